@@ -1,0 +1,82 @@
+"""Stage 1: generate (through the output cache) and score every benchmark case."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluator.benchmark import Case
+from evaluator.config import Config
+from evaluator.errors import TaskevalError
+from evaluator.generation.base import Backend, Generation
+from evaluator.generation.cache import OutputCache
+from evaluator.results import PASSED, StageResult
+from evaluator.scoring import CaseResult, aggregate_checks, per_action, per_tag, score_cases, token_metrics
+
+STAGE = "automated_metrics"
+
+
+def schema_validator(schema_path: str | None) -> tuple[Any | None, str | None]:
+    """A JSON Schema validator for the configured schema, or (None, why) when none is configured or found."""
+    if schema_path is None:
+        return None, "metrics.schema is null"
+    path = Path(schema_path)
+    if not path.exists():
+        return None, f"schema file {path} not found"
+    import jsonschema
+
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+    except json.JSONDecodeError as error:
+        raise TaskevalError(f"{path}:{error.lineno}: the JSON Schema is not valid JSON ({error.msg})") from None
+    except jsonschema.SchemaError as error:
+        raise TaskevalError(f"{path}: not a valid JSON Schema: {error.message}") from None
+    return validator_class(schema), None
+
+
+def generate_outputs(
+    backend: Backend, cases: Sequence[Case], cache: OutputCache | None, progress: bool = True
+) -> list[Generation]:
+    """Outputs for every case: cached ones read back, the rest generated and appended to the cache batch by batch."""
+    from tqdm import tqdm
+
+    found = {case.id: cache.get(case.input) for case in cases} if cache else {}
+    missing = [case for case in cases if found.get(case.id) is None]
+    generated: dict[str, Generation] = {}
+    if missing:
+        with tqdm(total=len(missing), desc="generating", unit="case", disable=not progress, mininterval=1.0) as bar:
+
+            def on_batch(batch: list[tuple[Case, Generation]]) -> None:
+                if cache is not None:
+                    cache.put_many([(case.input, g) for case, g in batch])
+                bar.update(len(batch))
+
+            outputs = backend.generate(missing, on_batch=on_batch)
+        generated = {case.id: g for case, g in zip(missing, outputs)}
+    return [found.get(case.id) or generated[case.id] for case in cases]
+
+
+def run_automated_metrics(
+    cases: Sequence[Case], backend: Backend, config: Config, cache: OutputCache | None, progress: bool = True
+) -> tuple[StageResult, list[CaseResult]]:
+    started = time.perf_counter()
+    validator, no_schema = schema_validator(config.metrics.schema)
+    generations = generate_outputs(backend, cases, cache, progress)
+    results = score_cases(cases, generations, config.metrics.ignore_fields, validator)
+    metrics = aggregate_checks(results) | token_metrics(results, config.cost.price_per_million_tokens)
+    details: dict[str, Any] = {
+        "per_action": {a: s.to_json() for a, s in per_action(results).items()},
+        "per_tag": {t: s.to_json() for t, s in per_tag(results).items()},
+        "cases": len(results),
+        "cached_outputs": sum(1 for g in generations if g.cached),
+        "backend": backend.description,
+    }
+    if no_schema:
+        details["schema_valid_rate_absent"] = no_schema
+    stage = StageResult(STAGE, PASSED, time.perf_counter() - started, metrics, details=details)
+    return stage, results

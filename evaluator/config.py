@@ -1,0 +1,285 @@
+"""The gate configuration (SPEC §5): parsed once from YAML into frozen values, validated before anything runs.
+
+Every section is a frozen dataclass whose fields are the allowed keys; each field's metadata names the accepted
+YAML types. An unknown key, a wrong type or a bad value is a TaskevalError naming the file and the key, with a
+"did you mean" for a near miss. Relative paths in a config are taken from the working directory (the repository
+root in CI), like the paths on the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from evaluator.errors import TaskevalError, did_you_mean
+from evaluator.gates import COMPARISONS
+from evaluator.metrics import metric_definition
+
+NUMBER = (int, float)
+OPTIONAL_STR = (str, type(None))
+
+
+def _key(types: tuple[type, ...], default: Any = None, *, choices: tuple[str, ...] = ()) -> Any:
+    """A config key: its accepted YAML types, its default and, for a string enum, its allowed values."""
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata={"types": types, "choices": choices})
+    return field(default=default, metadata={"types": types, "choices": choices})
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Stage 2: the LLM judge."""
+
+    provider: str = _key((str,), "openai")
+    base_url: str | None = _key(OPTIONAL_STR, None)
+    model: str = _key((str,), "gpt-4o-mini")
+    sample_rate: float = _key(NUMBER, 0.10)
+    min_samples: int = _key((int,), 10)
+    seed: int = _key((int,), 0)
+    budget_usd: float = _key(NUMBER, 2.00)
+    concurrency: int = _key((int,), 8)
+    timeout_s: float = _key(NUMBER, 60)
+    prices: dict[str, Any] = _key((dict,), {"gpt-4o-mini": {"input": 0.15, "output": 0.60}})
+
+
+@dataclass(frozen=True)
+class RegressionConfig:
+    """Stage 3: non-inferiority against the baseline."""
+
+    threshold: float = _key(NUMBER, -0.05)
+    alpha: float = _key(NUMBER, 0.05)
+    metrics: list[str] = _key((list,), ["accuracy", "json_valid_rate", "schema_valid_rate", "action_accuracy"])
+    margins: dict[str, Any] = _key((dict,), {})
+    gate: str = _key((str,), "blocking", choices=("blocking", "warning"))
+    on_inconclusive: str = _key((str,), "block", choices=("block", "warn"))
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Stage 1: how outputs are generated."""
+
+    max_new_tokens: int = _key((int,), 128)
+    batch_size: int | str = _key((int, str), "auto")
+    dtype: str = _key((str,), "auto", choices=("auto", "float32", "float16", "bfloat16"))
+    quantization: str = _key((str,), "none", choices=("none", "4bit", "8bit"))
+    prompt_template: str = _key((str,), "{input}\n")
+    system_prompt: str | None = _key(OPTIONAL_STR, None)
+    allow_pickle: bool = _key((bool,), False)
+    trust_remote_code: bool = _key((bool,), False)
+    cache_dir: str = _key((str,), ".taskeval-cache")
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Stage 1: scoring."""
+
+    schema: str | None = _key(OPTIONAL_STR, "examples/task_api/schema.json")
+    ignore_fields: list[str] = _key((list,), [])
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    """The red-team suite."""
+
+    suite: str | None = _key(OPTIONAL_STR, None)
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    """Single-request latency."""
+
+    samples: int = _key((int,), 20)
+
+
+@dataclass(frozen=True)
+class CostConfig:
+    """Prices of the evaluated model."""
+
+    price_per_million_tokens: float | None = _key((int, float, type(None)), None)
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """One quality gate."""
+
+    name: str = _key((str,), "")
+    metric: str = _key((str,), "")
+    threshold: float = _key(NUMBER, 0.0)
+    comparison: str = _key((str,), "greater_equal")
+    gate_type: str = _key((str,), "blocking", choices=("blocking", "warning"))
+    description: str = _key((str,), "")
+    require: str = _key((str,), "value", choices=("value", "lower_bound", "upper_bound"))
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration."""
+
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    regression: RegressionConfig = field(default_factory=RegressionConfig)
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+    quality_gates: tuple[GateConfig, ...] = ()
+    source: str = "<built-in defaults>"
+
+    def to_json(self) -> dict[str, Any]:
+        """The configuration as plain data, for the report and its fingerprint."""
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        data["quality_gates"] = [dataclasses.asdict(g) for g in self.quality_gates]
+        return data
+
+
+SECTIONS: dict[str, type] = {
+    "judge": JudgeConfig,
+    "regression": RegressionConfig,
+    "generation": GenerationSettings,
+    "metrics": MetricsConfig,
+    "safety": SafetyConfig,
+    "latency": LatencyConfig,
+    "cost": CostConfig,
+}
+FLAT_ALIASES = {"llm_judge_sample_rate": ("judge", "sample_rate"), "regression_threshold": ("regression", "threshold")}
+TOP_LEVEL_KEYS = [*SECTIONS, "quality_gates", *FLAT_ALIASES]
+TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping",
+              list: "a list", type(None): "null"}
+
+S = TypeVar("S")
+
+
+def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in types
+    return isinstance(value, types)
+
+
+def _build(cls: type[S], data: Any, where: str, source: str) -> S:
+    """A section dataclass from its YAML mapping, checking keys, types and enumerations."""
+    if not isinstance(data, Mapping):
+        raise TaskevalError(f"{source}: '{where}' must be a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{where}.{key}"
+        if key not in fields:
+            raise TaskevalError(f"{source}: unknown key '{path}'", did_you_mean(str(key), fields) or
+                                f"allowed keys in '{where}': {', '.join(fields)}")
+        meta = fields[key].metadata
+        if not _type_ok(value, meta["types"]):
+            wanted = " or ".join(TYPE_NAMES[t] for t in meta["types"] if t is not float or int not in meta["types"])
+            raise TaskevalError(f"{source}: '{path}' must be {wanted}, got {value!r}")
+        if meta["choices"] and value not in meta["choices"]:
+            raise TaskevalError(f"{source}: '{path}' is {value!r}; allowed: {', '.join(meta['choices'])}",
+                                did_you_mean(str(value), meta["choices"]))
+        values[key] = value
+    return cls(**values)
+
+
+def _check_rate(value: float, path: str, source: str) -> None:
+    if not 0 < value <= 1:
+        raise TaskevalError(f"{source}: '{path}' must be in (0, 1], got {value}")
+
+
+def _check_values(config: Config, source: str) -> None:
+    """Checks that span keys: ranges, metric names, batch size, judge prices."""
+    _check_rate(config.judge.sample_rate, "judge.sample_rate", source)
+    if not 0 < config.regression.alpha < 0.5:
+        raise TaskevalError(f"{source}: 'regression.alpha' must be in (0, 0.5), got {config.regression.alpha}")
+    for name in [*config.regression.metrics, *config.regression.margins]:
+        metric_definition(str(name), f"{source}: regression")
+    batch = config.generation.batch_size
+    if (isinstance(batch, str) and batch != "auto") or (isinstance(batch, int) and batch < 1):
+        raise TaskevalError(f"{source}: 'generation.batch_size' must be a positive integer or 'auto', got {batch!r}")
+    if config.generation.max_new_tokens < 1:
+        raise TaskevalError(f"{source}: 'generation.max_new_tokens' must be at least 1")
+    if "{input}" not in config.generation.prompt_template:
+        raise TaskevalError(f"{source}: 'generation.prompt_template' must contain '{{input}}'",
+                            'for example: prompt_template: "{input}\\n"')
+    if config.judge.provider != "none" and config.judge.model not in config.judge.prices:
+        raise TaskevalError(
+            f"{source}: judge model '{config.judge.model}' has no price in 'judge.prices'",
+            f"add judge.prices.{config.judge.model}: {{input: <USD per 1M tokens>, output: <USD per 1M tokens>}}",
+        )
+    for gate in config.quality_gates:
+        where = f"{source}: quality_gates '{gate.name}'"
+        metric_definition(gate.metric, where)
+        COMPARISONS.get(gate.comparison, f"{where}: comparison")
+        if math.isnan(gate.threshold):
+            raise TaskevalError(f"{where}: threshold must be a number")
+
+
+def _gates(data: Any, source: str) -> tuple[GateConfig, ...]:
+    if not isinstance(data, list):
+        raise TaskevalError(f"{source}: 'quality_gates' must be a list of gates, got {type(data).__name__}")
+    gates = []
+    for index, item in enumerate(data):
+        gate = _build(GateConfig, item, f"quality_gates[{index}]", source)
+        for required in ("name", "metric"):
+            if not getattr(gate, required):
+                raise TaskevalError(f"{source}: quality_gates[{index}] has no '{required}'",
+                                    "each gate needs name, metric, threshold and comparison")
+        for required in ("threshold", "comparison"):
+            if required not in item:
+                raise TaskevalError(f"{source}: quality_gates[{index}] ('{gate.name}') has no '{required}'",
+                                    "each gate needs name, metric, threshold and comparison")
+        gates.append(gate)
+    names = [g.name for g in gates]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise TaskevalError(f"{source}: gate names must be unique; repeated: {', '.join(duplicates)}")
+    return tuple(gates)
+
+
+def parse_config(data: Any, source: str) -> Config:
+    """A Config from parsed YAML (None for an empty file)."""
+    data = {} if data is None else data
+    if not isinstance(data, Mapping):
+        raise TaskevalError(f"{source}: the configuration must be a YAML mapping, got {type(data).__name__}")
+    sections: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    for key, value in data.items():
+        if key in SECTIONS:
+            if value is not None and not isinstance(value, Mapping):
+                raise TaskevalError(f"{source}: '{key}' must be a mapping, got {type(value).__name__}")
+            sections[key].update(value or {})
+        elif key not in TOP_LEVEL_KEYS:
+            raise TaskevalError(f"{source}: unknown key '{key}'", did_you_mean(str(key), TOP_LEVEL_KEYS) or
+                                f"allowed top-level keys: {', '.join(TOP_LEVEL_KEYS)}")
+    for alias, (section, key) in FLAT_ALIASES.items():
+        if alias in data:
+            if key in sections[section] and sections[section][key] != data[alias]:
+                raise TaskevalError(f"{source}: '{alias}' and '{section}.{key}' disagree",
+                                    f"'{alias}' is the original design's name for '{section}.{key}'; keep one")
+            sections[section][key] = data[alias]
+    built = {name: _build(cls, sections[name], name, source) for name, cls in SECTIONS.items()}
+    config = Config(**built, quality_gates=_gates(data.get("quality_gates") or [], source), source=source)
+    _check_values(config, source)
+    return config
+
+
+def load_config(path: str | Path | None) -> Config:
+    """The configuration from a YAML file, or the built-in defaults when no file is given."""
+    if path is None:
+        return parse_config({}, "<built-in defaults>")
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TaskevalError(f"{source}: config file not found", "check the path given to --config") from None
+    except OSError as error:
+        raise TaskevalError(f"{source}: cannot read the config file ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise TaskevalError(f"{source}:{line} is not valid YAML: {getattr(error, 'problem', error)}") from None
+    return parse_config(data, source)

@@ -1,0 +1,140 @@
+"""Stage 5: quality gates — compare named metrics with thresholds and decide DEPLOY or BLOCK.
+
+A gate whose metric (or the bound it requires) is absent is *not evaluated*: it blocks when it is blocking and
+warns when it is a warning, with the reason, so a gate can never pass on a number that was not measured.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from evaluator.metrics import MetricValue
+from evaluator.registry import Registry
+
+if TYPE_CHECKING:
+    from evaluator.config import GateConfig
+
+DEPLOY, BLOCK, ERROR = "DEPLOY", "BLOCK", "ERROR"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A gate comparison: its canonical name, the symbol shown in reports, and the test."""
+
+    name: str
+    symbol: str
+    test: Callable[[float, float], bool]
+
+
+COMPARISONS: Registry[Comparison] = Registry("comparison")
+for _name, _symbol, _test in [
+    ("less_than", "<", operator.lt),
+    ("less_equal", "≤", operator.le),
+    ("greater_than", ">", operator.gt),
+    ("greater_equal", "≥", operator.ge),
+    ("equal", "=", operator.eq),
+]:
+    _comparison = Comparison(_name, _symbol, _test)
+    COMPARISONS.add(_name, _comparison)
+for _alias, _name in [("<", "less_than"), ("<=", "less_equal"), (">", "greater_than"), (">=", "greater_equal"),
+                      ("==", "equal")]:
+    COMPARISONS.add(_alias, COMPARISONS.get(_name))
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The outcome of one gate."""
+
+    name: str
+    """The gate's name from the configuration."""
+    metric: str
+    """The metric it reads."""
+    comparison: str
+    """Canonical comparison name (`greater_equal`, ...)."""
+    threshold: float
+    """The configured threshold."""
+    gate_type: str
+    """`blocking` or `warning`."""
+    require: str
+    """`value`, `lower_bound` or `upper_bound`: which number is compared."""
+    actual: float | None
+    """The metric's point estimate, or None when it was not computed."""
+    ci_low: float | None
+    """Lower end of the metric's interval, when it has one."""
+    ci_high: float | None
+    """Upper end of the metric's interval, when it has one."""
+    margin: float | None
+    """Compared number minus threshold (positive is on the good side of a ≥ or > gate)."""
+    passed: bool | None
+    """True, False, or None when the gate could not be evaluated."""
+    explanation: str
+    """Why it passed, failed or was not evaluated, in words."""
+    description: str = ""
+    """The gate's description from the configuration."""
+
+    @property
+    def blocks(self) -> bool:
+        return self.gate_type == "blocking" and self.passed is not True
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name, "metric": self.metric, "comparison": self.comparison, "threshold": self.threshold,
+            "gate_type": self.gate_type, "require": self.require, "actual": self.actual, "ci_low": self.ci_low,
+            "ci_high": self.ci_high, "margin": self.margin, "passed": self.passed, "explanation": self.explanation,
+            "description": self.description,
+        }
+
+
+def format_value(value: float) -> str:
+    return f"{value:.4g}" if abs(value) >= 10 or value == 0 else f"{value:.3f}"
+
+
+def _compared_number(gate: GateConfig, metric: MetricValue) -> float | None:
+    if gate.require == "lower_bound":
+        return metric.ci_low
+    if gate.require == "upper_bound":
+        return metric.ci_high
+    return metric.value
+
+
+def evaluate_gate(gate: GateConfig, metrics: Mapping[str, MetricValue], absent_reasons: Mapping[str, str]) -> GateResult:
+    """One gate against the metric table. `absent_reasons` says why a metric that is missing was not computed."""
+    comparison = COMPARISONS.get(gate.comparison)
+    metric = metrics.get(gate.metric)
+    base = {"name": gate.name, "metric": gate.metric, "comparison": comparison.name, "threshold": gate.threshold,
+            "gate_type": gate.gate_type, "require": gate.require, "description": gate.description}
+    if metric is None:
+        reason = absent_reasons.get(gate.metric, "no stage of this run computes it")
+        effect = "blocks the deployment" if gate.gate_type == "blocking" else "is only a warning"
+        return GateResult(**base, actual=None, ci_low=None, ci_high=None, margin=None, passed=None,
+                          explanation=f"not evaluated: `{gate.metric}` was not computed ({reason}); this {effect}")
+    compared = _compared_number(gate, metric)
+    if compared is None:
+        return GateResult(**base, actual=metric.value, ci_low=None, ci_high=None, margin=None, passed=None,
+                          explanation=f"not evaluated: `{gate.metric}` has no interval to take the {gate.require} of")
+    passed = comparison.test(compared, gate.threshold)
+    margin = compared - gate.threshold
+    what = "its 95% lower bound" if gate.require == "lower_bound" else (
+        "its 95% upper bound" if gate.require == "upper_bound" else "")
+    subject = f"`{gate.metric}`{' (' + what + ')' if what else ''} = {format_value(compared)}"
+    verdict = "meets" if passed else "does not meet"
+    explanation = f"{subject} {verdict} {comparison.symbol} {format_value(gate.threshold)}"
+    if not passed and comparison.name != "equal":
+        explanation += f" (off by {format_value(abs(margin))})"
+    return GateResult(**base, actual=metric.value, ci_low=metric.ci_low, ci_high=metric.ci_high, margin=margin,
+                      passed=passed, explanation=explanation)
+
+
+def evaluate_gates(
+    gates: tuple[GateConfig, ...], metrics: Mapping[str, MetricValue], absent_reasons: Mapping[str, str]
+) -> list[GateResult]:
+    return [evaluate_gate(gate, metrics, absent_reasons) for gate in gates]
+
+
+def decide(results: list[GateResult]) -> str:
+    """BLOCK when any blocking gate failed or could not be evaluated; DEPLOY otherwise (warnings allowed)."""
+    return BLOCK if any(result.blocks for result in results) else DEPLOY
+

@@ -1,0 +1,51 @@
+"""What every generation backend returns, and the registry backends are found in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from evaluator.registry import Registry
+
+if TYPE_CHECKING:
+    from evaluator.benchmark import Case
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One case's output and what it cost."""
+
+    output: str
+    """The model's text."""
+    truncated: bool
+    """Cut off by max_new_tokens before the output was complete."""
+    prompt_tokens: int | None = None
+    """Tokens in the prompt, when known."""
+    completion_tokens: int | None = None
+    """Tokens generated, when known."""
+    latency_ms: float | None = None
+    """Time to produce it (in a batch: the batch's time shared by its cases)."""
+    cached: bool = False
+    """Read from the output cache rather than generated."""
+
+
+BatchCallback = Callable[[list[tuple["Case", Generation]]], None]
+
+
+class Backend(Protocol):
+    """Produces one Generation per case, in the cases' order."""
+
+    description: str
+
+    def fingerprint(self) -> dict[str, object]:
+        """What identifies the model and its settings (for the report and the cache)."""
+
+    def cache_key(self) -> dict[str, object] | None:
+        """What the outputs depend on (model, prompt, decoding settings), or None for outputs not worth caching."""
+
+    def generate(self, cases: Sequence[Case], on_batch: BatchCallback | None = None) -> list[Generation]:
+        """Outputs for the cases, in order; `on_batch` hears of each finished batch (for the cache and progress)."""
+
+
+BACKENDS: Registry[Callable[..., Backend]] = Registry("generation backend")

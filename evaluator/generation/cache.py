@@ -1,0 +1,52 @@
+"""A disk cache of outputs keyed by model fingerprint, generation settings and case input.
+
+One JSONL file per (model, settings) key holds `{"input": sha256 of the case input, ...Generation}` lines. Lines are appended after
+each batch, so an interrupted run keeps what it generated; a torn last line is ignored when read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from evaluator.benchmark import compact_json, sha256_hex
+from evaluator.generation.base import Generation
+
+
+class OutputCache:
+    """Outputs of one model with one set of generation settings."""
+
+    def __init__(self, cache_dir: Path, key: dict[str, Any]) -> None:
+        self.path = cache_dir / "outputs" / f"{sha256_hex(compact_json(key))[:32]}.jsonl"
+        self._entries: dict[str, Generation] = {}
+        if self.path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        fields = {f.name for f in dataclasses.fields(Generation)}
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+                key = row.pop("input")
+                self._entries[key] = Generation(**{k: v for k, v in row.items() if k in fields}, cached=True)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+
+    @staticmethod
+    def input_key(text: str) -> str:
+        return sha256_hex(text)
+
+    def get(self, text: str) -> Generation | None:
+        return self._entries.get(self.input_key(text))
+
+    def put_many(self, items: list[tuple[str, Generation]]) -> None:
+        """Append (case input, generation) pairs."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            for text, generation in items:
+                row = dataclasses.asdict(generation)
+                row.pop("cached")
+                handle.write(json.dumps({"input": self.input_key(text), **row}, ensure_ascii=False) + "\n")
+                self._entries[self.input_key(text)] = dataclasses.replace(generation, cached=True)

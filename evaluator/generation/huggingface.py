@@ -1,0 +1,274 @@
+"""The Hugging Face backend: the only module that talks to the model runtime (torch, transformers, peft).
+
+Greedy, batched generation: prompts sorted by length, left padding, each sequence stopped at end-of-sequence or as
+soon as its top-level JSON object (and its code fence) closes. torch and transformers are imported here only, so
+runs that need no model start fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluator.benchmark import Case
+from evaluator.config import GenerationSettings
+from evaluator.errors import TaskevalError
+from evaluator.generation.base import BACKENDS, BatchCallback, Generation
+from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
+
+CPU_BATCH_SIZE = 32
+CUDA_FIRST_BATCH_SIZE = 64
+SAMPLED_HASH_ABOVE = 256 * 1024 * 1024
+SAMPLE_BYTES = 4 * 1024 * 1024
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file; for a file over 256 MiB, of its size and three 4 MiB samples (start, middle, end)."""
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if size <= SAMPLED_HASH_ABOVE:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        else:
+            digest.update(str(size).encode())
+            for offset in (0, size // 2, size - SAMPLE_BYTES):
+                handle.seek(offset)
+                digest.update(handle.read(SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
+def model_fingerprint(model_dir: Path) -> str:
+    """A digest of every file of a local model folder (names and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(model_dir)).encode())
+        digest.update(_file_digest(path).encode())
+    return digest.hexdigest()
+
+
+def check_model_dir(model_dir: Path, allow_pickle: bool) -> None:
+    """A clear error for a model folder that cannot be loaded, before transformers is imported."""
+    if not model_dir.exists():
+        raise TaskevalError(f"{model_dir}: model folder not found", "check the path given to --model")
+    if not model_dir.is_dir():
+        raise TaskevalError(f"{model_dir}: the model must be a folder in Hugging Face format")
+    names = {p.name for p in model_dir.iterdir()}
+    if "config.json" not in names and "adapter_config.json" not in names:
+        raise TaskevalError(f"{model_dir}: no config.json or adapter_config.json",
+                            "save the model with save_pretrained(), or point --model at the folder that has them")
+    weights = [n for n in names if n.endswith(WEIGHT_SUFFIXES)]
+    if weights and not any(n.endswith(".safetensors") for n in weights) and not allow_pickle:
+        raise TaskevalError(
+            f"{model_dir}: only pickle weights ({', '.join(sorted(weights))}); taskeval loads safetensors only",
+            "convert the model to safetensors, or set generation.allow_pickle: true if you trust its source",
+        )
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise TaskevalError("--device cuda was asked for, but torch sees no CUDA device",
+                            "use --device cpu or auto, or check the NVIDIA container runtime")
+    return requested
+
+
+class JsonStoppingCriteria:
+    """Per-row stopping for `generate`: feeds each new token's text (from a table) to a JsonStopScanner."""
+
+    def __init__(self, token_texts: list[str], rows: int) -> None:
+        self.token_texts = token_texts
+        self.scanners = [JsonStopScanner() for _ in range(rows)]
+        self.stopped = [False] * rows
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        for row, token in enumerate(input_ids[:, -1].tolist()):
+            if not self.stopped[row] and token < len(self.token_texts):
+                self.stopped[row] = self.scanners[row].feed(self.token_texts[token])
+        return torch.tensor(self.stopped, dtype=torch.bool, device=input_ids.device)
+
+
+class HuggingFaceBackend:
+    """A local model folder (full model or PEFT adapter) run with transformers."""
+
+    cacheable = True
+
+    def __init__(self, model_dir: Path, settings: GenerationSettings, device: str = "auto") -> None:
+        check_model_dir(model_dir, settings.allow_pickle)
+        self.model_dir = model_dir
+        self.settings = settings
+        self.device = resolve_device(device)
+        self.dtype_name = self._dtype_name()
+        self._digest = model_fingerprint(model_dir)
+        self.description = f"{model_dir} ({self.device}, {self.dtype_name})"
+        self.model, self.tokenizer = self._load()
+        self.token_texts = [self.tokenizer.decode([i]) for i in range(len(self.tokenizer))]
+        self.batch_size = self._initial_batch_size()
+
+    def _dtype_name(self) -> str:
+        if self.settings.dtype != "auto":
+            return self.settings.dtype
+        return "float16" if self.device == "cuda" else "float32"
+
+    def _initial_batch_size(self) -> int:
+        if isinstance(self.settings.batch_size, int):
+            return self.settings.batch_size
+        return CUDA_FIRST_BATCH_SIZE if self.device == "cuda" else CPU_BATCH_SIZE
+
+    def _quantization_config(self) -> Any:
+        if self.settings.quantization == "none":
+            return None
+        if self.device != "cuda":
+            raise TaskevalError(f"generation.quantization: {self.settings.quantization} needs a CUDA device",
+                                "set generation.quantization: none to run on the CPU")
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        if self.settings.quantization == "4bit":
+            return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                      bnb_4bit_compute_dtype=getattr(torch, self.dtype_name))
+        return BitsAndBytesConfig(load_in_8bit=True)
+
+    def _load(self) -> tuple[Any, Any]:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        adapter_file = self.model_dir / "adapter_config.json"
+        base = str(self.model_dir)
+        if adapter_file.exists():
+            base = json.loads(adapter_file.read_text(encoding="utf-8")).get("base_model_name_or_path") or ""
+            if not base:
+                raise TaskevalError(f"{adapter_file}: no 'base_model_name_or_path'", "name the base model the adapter was trained on")
+        options: dict[str, Any] = {
+            "dtype": getattr(torch, self.dtype_name),
+            "trust_remote_code": self.settings.trust_remote_code,
+            "use_safetensors": None if self.settings.allow_pickle else True,
+        }
+        quantization = self._quantization_config()
+        if quantization is not None:
+            options["quantization_config"] = quantization
+            options["device_map"] = {"": 0}
+        tokenizer_source = self.model_dir if (self.model_dir / "tokenizer_config.json").exists() else base
+        try:
+            model = AutoModelForCausalLM.from_pretrained(base, **options)
+            if adapter_file.exists():
+                from peft import PeftModel
+
+                model = PeftModel.from_pretrained(model, str(self.model_dir))
+            tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_source),
+                                                      trust_remote_code=self.settings.trust_remote_code)
+        except (OSError, ValueError) as error:
+            raise TaskevalError(f"{self.model_dir}: the model does not load: {error}".splitlines()[0],
+                                "check that the folder holds a complete Hugging Face model") from None
+        if quantization is None:
+            model.to(self.device)
+        model.eval()
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return model, tokenizer
+
+    def fingerprint(self) -> dict[str, object]:
+        return {
+            "backend": "huggingface", "path": str(self.model_dir), "sha256": self._digest, "device": self.device,
+            "dtype": self.dtype_name, "quantization": self.settings.quantization,
+        }
+
+    def cache_key(self) -> dict[str, object]:
+        """What the outputs depend on: the model, the prompt and the decoding settings (not the batch size)."""
+        s = self.settings
+        return {"model": self._digest, "device": self.device, "dtype": self.dtype_name,
+                "quantization": s.quantization, "max_new_tokens": s.max_new_tokens,
+                "prompt_template": s.prompt_template, "system_prompt": s.system_prompt, "version": 1}
+
+    def prompt(self, case: Case) -> str:
+        """The chat template when the tokenizer has one, else the configured prompt template."""
+        system = self.settings.system_prompt
+        if getattr(self.tokenizer, "chat_template", None):
+            messages = ([{"role": "system", "content": system}] if system else []) + [
+                {"role": "user", "content": case.input}]
+            return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+        text = self.settings.prompt_template.replace("{input}", case.input)
+        if system:
+            text = text.replace("{system}", system) if "{system}" in text else f"{system}\n{text}"
+        return text
+
+    def generate(self, cases: Sequence[Case], on_batch: BatchCallback | None = None) -> list[Generation]:
+        prompts = [self.prompt(case) for case in cases]
+        lengths = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+        order = sorted(range(len(cases)), key=lambda i: lengths[i])
+        results: dict[int, Generation] = {}
+        start = 0
+        while start < len(order):
+            batch = order[start : start + self.batch_size]
+            try:
+                generations = self._generate_batch([prompts[i] for i in batch])
+            except RuntimeError as error:
+                if "out of memory" not in str(error).lower() or self.batch_size == 1:
+                    raise
+                self._free_memory()
+                self.batch_size = max(1, self.batch_size // 2)
+                continue
+            results.update(zip(batch, generations))
+            if on_batch is not None:
+                on_batch([(cases[i], g) for i, g in zip(batch, generations)])
+            start += len(batch)
+        return [results[i] for i in range(len(cases))]
+
+    def _free_memory(self) -> None:
+        import torch
+
+        if self.device == "cuda":
+            torch.cuda.empty_cache()
+
+    def _generate_batch(self, prompts: list[str]) -> list[Generation]:
+        import torch
+
+        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        encoded = {key: value.to(self.model.device) for key, value in encoded.items()}
+        stopping = JsonStoppingCriteria(self.token_texts, len(prompts))
+        started = time.perf_counter()
+        with torch.inference_mode():
+            output = self.model.generate(
+                **encoded,
+                do_sample=False,
+                max_new_tokens=self.settings.max_new_tokens,
+                pad_token_id=self.tokenizer.pad_token_id,
+                eos_token_id=self.tokenizer.eos_token_id,
+                stopping_criteria=[stopping],
+            )
+        elapsed_ms = (time.perf_counter() - started) * 1000 / len(prompts)
+        prompt_width = encoded["input_ids"].shape[1]
+        prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()
+        generations = []
+        for row, tokens in enumerate(output[:, prompt_width:].tolist()):
+            generations.append(self._finish(tokens, stopping.stopped[row], prompt_tokens[row], elapsed_ms))
+        return generations
+
+    def _finish(self, tokens: list[int], stopped: bool, prompt_tokens: int, latency_ms: float) -> Generation:
+        """Text and token count of one generated row; truncated when it ran out of max_new_tokens unfinished."""
+        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        used = tokens
+        if eos in tokens:
+            used = tokens[: tokens.index(eos) + 1]
+        elif stopped:
+            while used and used[-1] == pad and pad != eos:
+                used = used[:-1]
+        text = self.tokenizer.decode(used, skip_special_tokens=True)
+        text, closed = cut_at_stop(text)
+        truncated = not closed and eos not in used and len(tokens) >= self.settings.max_new_tokens
+        return Generation(output=text, truncated=truncated, prompt_tokens=int(prompt_tokens),
+                          completion_tokens=len(used), latency_ms=latency_ms)
+
+
+BACKENDS.add("huggingface", HuggingFaceBackend)

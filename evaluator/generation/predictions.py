@@ -1,0 +1,91 @@
+"""The predictions-file backend: score outputs produced elsewhere, without loading a model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluator.benchmark import Case, sha256_hex
+from evaluator.errors import TaskevalError
+from evaluator.generation.base import BACKENDS, BatchCallback, Generation
+
+
+def _first_few(ids: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(i) for i in ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _optional_number(row: dict[str, Any], key: str, where: str) -> Any:
+    value = row.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise TaskevalError(f"{where}: '{key}' must be a number")
+    return value
+
+
+def load_predictions(path: Path, benchmark_ids: Sequence[str]) -> dict[str, Generation]:
+    """Predictions by case id; every benchmark case must have exactly one."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise TaskevalError(f"{path}: predictions file not found", "check the path given to --predictions") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise TaskevalError(f"{path}: cannot read the predictions ({error})") from None
+    predictions: dict[str, Generation] = {}
+    duplicates: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise TaskevalError(f"{where}: not valid JSON ({error.msg})", 'each line is {"id": ..., "output": ...}') from None
+        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("output"), str):
+            raise TaskevalError(f"{where}: a prediction needs an 'id' and an 'output' string")
+        case_id = str(row["id"])
+        if case_id in predictions:
+            duplicates.append(case_id)
+        predictions[case_id] = Generation(
+            output=row["output"],
+            truncated=bool(row.get("truncated", False)),
+            prompt_tokens=_optional_number(row, "prompt_tokens", where),
+            completion_tokens=_optional_number(row, "completion_tokens", where),
+            latency_ms=_optional_number(row, "latency_ms", where),
+        )
+    known = set(benchmark_ids)
+    missing = [i for i in benchmark_ids if i not in predictions]
+    unknown = [i for i in predictions if i not in known]
+    for problem, ids in (("duplicate", duplicates), ("missing", missing), ("unknown", unknown)):
+        if ids:
+            raise TaskevalError(
+                f"{path}: {len(ids)} {problem} prediction id(s): {_first_few(ids)}",
+                "every benchmark case needs exactly one prediction with the case's id",
+            )
+    return predictions
+
+
+class PredictionsBackend:
+    """Outputs read from a JSONL file of {"id", "output"} (optional latency_ms, prompt_tokens, completion_tokens)."""
+
+    def __init__(self, path: Path, benchmark_ids: Sequence[str]) -> None:
+        self.path = path
+        self.description = f"predictions file {path}"
+        self._predictions = load_predictions(path, benchmark_ids)
+        self._digest = sha256_hex(path.read_text(encoding="utf-8"))
+
+    def fingerprint(self) -> dict[str, object]:
+        return {"backend": "predictions", "path": str(self.path), "sha256": self._digest}
+
+    def cache_key(self) -> None:
+        return None
+
+    def generate(self, cases: Sequence[Case], on_batch: BatchCallback | None = None) -> list[Generation]:
+        generations = [self._predictions[case.id] for case in cases]
+        if on_batch is not None:
+            on_batch(list(zip(cases, generations)))
+        return generations
+
+
+BACKENDS.add("predictions", PredictionsBackend)

@@ -1,0 +1,206 @@
+"""report.md: the decision first, then the gates, what to look at, and the evidence — short enough for a PR comment.
+
+Every piece of model or benchmark text goes through `escape_cell`, so an output cannot inject Markdown, HTML,
+links or @-mentions into the comment.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from pathlib import Path
+
+from evaluator import __version__
+from evaluator.gates import COMPARISONS, DEPLOY, GateResult, format_value
+from evaluator.metrics import METRICS, MetricValue
+from evaluator.results import RunResult
+from evaluator.scoring import CaseResult, failing_by_action
+
+MAX_CHARACTERS = 60_000
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+ICONS = {True: "✅", False: "❌", None: "⛔"}
+
+WHAT_TO_CHECK = {
+    "accuracy": "compare expected and produced calls in the failing cases below: a wrong action, a dropped or "
+                "re-worded argument, or output that does not parse",
+    "exact_match_rate": "outputs that are right as JSON but differ as text (key order, spacing) lower only this metric",
+    "json_valid_rate": "look at the outputs that do not parse: text around the JSON, a cut-off output "
+                       "(see truncated_rate and generation.max_new_tokens), or a second code fence",
+    "schema_valid_rate": "validate the failing outputs against metrics.schema: a missing required argument, an "
+                         "extra key, or a value of the wrong type",
+    "action_accuracy": "the confusion matrix (per action, below) shows which actions the model mixes up",
+    "field_accuracy": "the model calls the right action with wrong arguments: check the copied names, ids and dates",
+    "truncated_rate": "raise generation.max_new_tokens or check that the model emits end-of-sequence",
+    "harmful_rate": "read the unsafe red-team cases and add refusals for their category to the training data",
+}
+
+
+def escape_cell(text: str, limit: int = 160) -> str:
+    """Model or user text made inert for a Markdown table cell: one line, HTML escaped, Markdown escaped, no
+    @-mentions or autolinks, cut to `limit` characters."""
+    one_line = " ".join(text.split())
+    if len(one_line) > limit:
+        one_line = one_line[: limit - 1] + "…"
+    escaped = MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(one_line, quote=False))
+    return escaped.replace("@", "@\u200b").replace("://", ":\u200b//") or "*(empty)*"
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} m {rest} s" if minutes else f"{seconds:.1f} s"
+
+
+def _measured(gate: GateResult) -> str:
+    if gate.actual is None:
+        return "not computed"
+    text = format_value(gate.actual)
+    if gate.ci_low is not None and gate.ci_high is not None:
+        text += f" ({format_value(gate.ci_low)} – {format_value(gate.ci_high)})"
+    return text
+
+
+def _shortfall(gate: GateResult) -> str:
+    if gate.passed is None:
+        return "not evaluated"
+    if gate.passed:
+        return "" if gate.gate_type == "blocking" else "passes"
+    rate = gate.metric in METRICS and METRICS.get(gate.metric).is_rate
+    amount = f"{abs(gate.margin or 0) * 100:.1f} points" if rate else format_value(abs(gate.margin or 0))
+    note = f"off by {amount}" if gate.comparison != "equal" else "not equal"
+    return note + ("" if gate.gate_type == "blocking" else " · warning only")
+
+
+def _icon(gate: GateResult) -> str:
+    if gate.passed is not True and gate.gate_type == "warning":
+        return "⚠️"
+    return ICONS[gate.passed]
+
+
+def _gate_table(gates: tuple[GateResult, ...]) -> list[str]:
+    lines = ["| | gate | metric | required | measured (95% CI) | |", "|---|---|---|---|---|---|"]
+    for gate in sorted(gates, key=lambda g: (g.passed is True, g.gate_type != "blocking")):
+        bound = {"lower_bound": " (lower bound)", "upper_bound": " (upper bound)"}.get(gate.require, "")
+        required = f"{COMPARISONS.get(gate.comparison).symbol} {format_value(gate.threshold)}{bound}"
+        lines.append(f"| {_icon(gate)} | {escape_cell(gate.name)} | `{gate.metric}` | {required} | "
+                     f"{_measured(gate)} | {_shortfall(gate)} |")
+    return lines
+
+
+def _drivers(gate: GateResult, cases: tuple[CaseResult, ...]) -> str:
+    """Which actions and tags the failing cases of a per-case metric come from."""
+    by_action = failing_by_action(cases, gate.metric)
+    if not by_action:
+        return ""
+    total = sum(by_action.values())
+    top = ", ".join(f"`{a}` ({n})" for a, n in list(by_action.items())[:3])
+    tags = Counter(t for c in cases if c.checks.get(gate.metric) is False for t in c.tags
+                   if t != c.expected_action)
+    tag_text = ", ".join(f"`{escape_cell(t, 40)}` ({n})" for t, n in tags.most_common(3))
+    confused = Counter((c.expected_action, c.produced_action) for c in cases
+                       if c.checks.get(gate.metric) is False and c.produced_action != c.expected_action)
+    confusion = ", ".join(f"`{e}` → `{escape_cell(p, 30)}` ({n})" for (e, p), n in confused.most_common(3))
+    text = f" {total} failing cases; most from {top}"
+    text += f"; tags {tag_text}" if tag_text else ""
+    text += f"; confusions {confusion}" if confusion else ""
+    return text + "."
+
+
+def _what_to_look_at(result: RunResult) -> list[str]:
+    lines = []
+    for gate in result.gates:
+        if gate.passed is True:
+            continue
+        kind = "blocking" if gate.gate_type == "blocking" else "warning"
+        text = f"- **{escape_cell(gate.name)}** ({kind}): {gate.explanation}."
+        if gate.passed is False:
+            text += _drivers(gate, result.cases)
+            hint = WHAT_TO_CHECK.get(gate.metric)
+            text += f" Check: {hint}." if hint else ""
+        lines.append(text)
+    return ["### What to look at", "", *lines, ""] if lines else []
+
+
+def _skipped_stages(result: RunResult) -> list[str]:
+    lines = [f"- `{s.name}`: {s.status} — {escape_cell(s.errors[0], 300)}" for s in result.stages
+             if s.status in ("skipped", "error") and s.errors]
+    return ["### Stages not run", "", *lines, ""] if lines else []
+
+
+def _failing_cases(cases: tuple[CaseResult, ...], limit: int) -> list[str]:
+    failing = [c for c in cases if c.checks.get("accuracy") is False]
+    if not failing:
+        return []
+    failing.sort(key=lambda c: (c.checks.get("json_valid_rate") is True, c.checks.get("action_accuracy") is True,
+                                float(c.checks.get("field_accuracy", 0.0))))
+    lines = [f"<details><summary>Failing cases ({len(failing)}), worst first</summary>", "",
+             "| id | request | expected | got |", "|---|---|---|---|"]
+    for case in failing[:limit]:
+        lines.append(f"| `{escape_cell(case.id, 40)}` | {escape_cell(case.input)} | {escape_cell(case.expected)} "
+                     f"| {escape_cell(case.output)} |")
+    if len(failing) > limit:
+        lines.append(f"| … | {len(failing) - limit} more in report.json | | |")
+    return [*lines, "", "</details>", ""]
+
+
+def _per_action(result: RunResult) -> list[str]:
+    stage = result.stage("automated_metrics")
+    per_action = stage.details.get("per_action", {}) if stage else {}
+    if not per_action:
+        return []
+    lines = ["<details><summary>Per action</summary>", "", "| action | cases | accuracy | produced instead |",
+             "|---|---|---|---|"]
+    for action, row in per_action.items():
+        wrong = {p: n for p, n in row.get("produced", {}).items() if p != action}
+        instead = ", ".join(f"`{escape_cell(p, 30)}` {n}" for p, n in wrong.items()) or "—"
+        lines.append(f"| `{escape_cell(action, 40)}` | {row['cases']} | {row['accuracy']:.3f} | {instead} |")
+    return [*lines, "", "</details>", ""]
+
+
+def _metric_table(metrics: dict[str, MetricValue]) -> list[str]:
+    lines = ["<details><summary>All metrics</summary>", "", "| metric | value | n | 95% CI |", "|---|---|---|---|"]
+    for name, metric in metrics.items():
+        interval = (f"{format_value(metric.ci_low)} – {format_value(metric.ci_high)}"
+                    if metric.ci_low is not None and metric.ci_high is not None else "")
+        lines.append(f"| `{name}` | {format_value(metric.value)} | {metric.n} | {interval} |")
+    return [*lines, "", "</details>", ""]
+
+
+def _headline(result: RunResult) -> list[str]:
+    model = result.fingerprint.get("model", {}).get("path", "the model")
+    if result.decision == DEPLOY:
+        title = f"## ✅ taskeval: DEPLOY — `{escape_cell(str(model), 200)}` passes its gates"
+    else:
+        title = f"## ❌ taskeval: {result.decision} — `{escape_cell(str(model), 200)}` is not ready to deploy"
+    blocking = [g for g in result.gates if g.gate_type == "blocking"]
+    failed = sum(1 for g in blocking if g.passed is not True)
+    warnings = sum(1 for g in result.gates if g.gate_type == "warning" and g.passed is not True)
+    status = f"**{failed} blocking gate{'s' if failed != 1 else ''} failed**" if failed else (
+        f"**all {len(blocking)} blocking gates passed**")
+    parts = [status, f"{warnings} warning{'s' if warnings != 1 else ''}",
+             f"{result.fingerprint.get('benchmark', {}).get('cases', len(result.cases))} cases",
+             f"run {_duration(result.duration_seconds)}"]
+    return [title, "", " · ".join(parts), ""]
+
+
+def _footer(result: RunResult, json_path: Path) -> list[str]:
+    model = result.fingerprint.get("model", {})
+    runtime = ", ".join(str(model[k]) for k in ("device", "dtype") if k in model) or str(model.get("backend", ""))
+    return [f"<sub>taskeval {__version__} · report: `{escape_cell(str(json_path), 200)}` · config "
+            f"`{escape_cell(str(result.fingerprint.get('config', {}).get('path', '')), 200)}` · {runtime}</sub>", ""]
+
+
+def render_markdown(result: RunResult, json_path: Path, case_limit: int = 25) -> str:
+    """The Markdown report; trimmed, with a note, when it would pass MAX_CHARACTERS."""
+    sections = [
+        *_headline(result), *_gate_table(result.gates), "", *_what_to_look_at(result), *_skipped_stages(result),
+        *_failing_cases(result.cases, case_limit), *_per_action(result), *_metric_table(result.metrics),
+        *_footer(result, json_path),
+    ]
+    text = "\n".join(sections)
+    if len(text) <= MAX_CHARACTERS:
+        return text
+    if case_limit > 5:
+        return render_markdown(result, json_path, case_limit=5)
+    note = "\n\n*(report trimmed to fit a pull-request comment; the full report is report.json)*\n"
+    return text[: MAX_CHARACTERS - len(note)] + note

@@ -1,0 +1,98 @@
+"""Every metric taskeval can report, defined once with its direction, and the flat metric value type.
+
+Gates, comparisons and reports read the direction from here; no other module keeps a list of directions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from evaluator.errors import TaskevalError, did_you_mean
+from evaluator.registry import Registry
+
+Direction = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """A named metric of SPEC §4."""
+
+    name: str
+    """The name users write gates against."""
+    direction: Direction
+    """Whether a higher or a lower value is better."""
+    stage: str
+    """The stage that computes it."""
+    is_rate: bool
+    """A share of cases in [0, 1], reported with a 95% Wilson interval."""
+    description: str
+    """One line for reports and `--help`."""
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One computed metric: a row of the flat metric table."""
+
+    name: str
+    """The metric's name."""
+    value: float
+    """The point estimate."""
+    n: int
+    """How many cases it is computed on."""
+    ci_low: float | None = None
+    """Lower end of the 95% Wilson interval (rates only)."""
+    ci_high: float | None = None
+    """Upper end of the 95% Wilson interval (rates only)."""
+
+    def to_json(self) -> dict[str, object]:
+        row: dict[str, object] = {"value": self.value, "n": self.n}
+        if self.ci_low is not None and self.ci_high is not None:
+            row["ci_low"], row["ci_high"] = self.ci_low, self.ci_high
+        return row
+
+
+METRICS: Registry[MetricDefinition] = Registry("metric")
+
+
+def _define(name: str, direction: Direction, stage: str, is_rate: bool, description: str) -> None:
+    METRICS.add(name, MetricDefinition(name, direction, stage, is_rate, description))
+
+
+_define("accuracy", "higher", "automated_metrics", True, "output equals the expected call as JSON")
+_define("exact_match_rate", "higher", "automated_metrics", True, "stripped output equals the expected string")
+_define("json_valid_rate", "higher", "automated_metrics", True, "output parses as one JSON object")
+_define("fenced_json_rate", "lower", "automated_metrics", True, "outputs that needed the code-fence allowance")
+_define("truncated_rate", "lower", "automated_metrics", True, "outputs cut off by max_new_tokens")
+_define("schema_valid_rate", "higher", "automated_metrics", True, "output validates against the JSON Schema")
+_define("action_accuracy", "higher", "automated_metrics", True, "output's action equals the expected action")
+_define("field_accuracy", "higher", "automated_metrics", False, "mean share of argument fields reproduced exactly")
+_define("tokens_per_request", "lower", "automated_metrics", False, "mean prompt + completion tokens")
+_define("cost_per_request_usd", "lower", "automated_metrics", False, "cost of one request at the configured price")
+_define("llm_judge_overall", "higher", "llm_judge", False, "mean of the judge's criteria, normalised to 0-1")
+_define("llm_judge_accuracy", "higher", "llm_judge", False, "judge's accuracy score, normalised to 0-1")
+_define("llm_judge_helpfulness", "higher", "llm_judge", False, "judge's helpfulness score, normalised to 0-1")
+_define("llm_judge_format_quality", "higher", "llm_judge", False, "judge's format score, normalised to 0-1")
+_define("judge_cost_usd", "lower", "llm_judge", False, "what the judge spent")
+_define("judge_sample_size", "higher", "llm_judge", False, "how many cases the judge graded")
+_define("harmful_rate", "lower", "safety", True, "share of red-team cases whose output is unsafe")
+_define("latency_p50_ms", "lower", "latency", False, "median single-request latency")
+_define("latency_p95_ms", "lower", "latency", False, "95th percentile single-request latency")
+_define("regression_failures", "lower", "regression_comparison", False, "compared metrics failing non-inferiority")
+
+VS_BASELINE_SUFFIX = "_vs_baseline"
+
+
+def metric_definition(name: str, where: str = "") -> MetricDefinition:
+    """The definition of a metric name, including `<metric>_vs_baseline` (candidate minus baseline)."""
+    if name.endswith(VS_BASELINE_SUFFIX) and name[: -len(VS_BASELINE_SUFFIX)] in METRICS:
+        base = METRICS.get(name[: -len(VS_BASELINE_SUFFIX)])
+        return MetricDefinition(name, base.direction, "regression_comparison", False, f"{base.name}: candidate - baseline")
+    if name in METRICS:
+        return METRICS.get(name)
+    known = METRICS.names()
+    hint = did_you_mean(name, known + [m + VS_BASELINE_SUFFIX for m in known])
+    prefix = f"{where}: " if where else ""
+    raise TaskevalError(
+        f"{prefix}unknown metric '{name}'", hint or "known metrics: " + ", ".join(known) + " (and <metric>_vs_baseline)"
+    )

@@ -1,0 +1,119 @@
+"""The run, as the five-box diagram: automated metrics → judge → comparison → aggregation → gates → decision."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from evaluator.automated_metrics import run_automated_metrics
+from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
+from evaluator.config import Config, load_config
+from evaluator.environment import library_versions
+from evaluator.errors import TaskevalError
+from evaluator.gates import decide, evaluate_gates
+from evaluator.generation.base import BACKENDS, Backend
+from evaluator.generation.cache import OutputCache
+from evaluator.metrics import METRICS, MetricValue
+from evaluator.results import PASSED, SKIPPED, RunResult, StageResult, skipped
+
+NOT_YET = "not part of this version of taskeval yet"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the command line (or the Action) asks for."""
+
+    benchmark: Path
+    model: Path | None = None
+    config: Path | None = None
+    predictions: Path | None = None
+    limit: int | None = None
+    seed: int | None = None
+    device: str = "auto"
+    use_cache: bool = True
+    progress: bool = True
+
+
+def make_backend(options: RunOptions, config: Config, all_cases: list[Case]) -> Backend:
+    if options.predictions is not None:
+        return BACKENDS.get("predictions")(options.predictions, [c.id for c in all_cases])
+    if options.model is None:
+        raise TaskevalError("nothing to evaluate: give --model DIR or --predictions FILE")
+    import evaluator.generation.huggingface  # noqa: F401  (registers the backend; imports torch)
+
+    return BACKENDS.get("huggingface")(options.model, config.generation, options.device)
+
+
+def optional_stages(config: Config, options: RunOptions) -> list[StageResult]:
+    """Stages whose issues have not landed, and the safety stage without a suite: skipped, with the reason."""
+    safety_reason = "no safety.suite configured" if config.safety.suite is None else f"safety stage {NOT_YET}"
+    return [
+        skipped("llm_judge", "judge.provider is none" if config.judge.provider == "none" else f"LLM judge {NOT_YET}"),
+        skipped("regression_comparison", f"regression comparison {NOT_YET}"),
+        skipped("safety", safety_reason),
+        skipped("latency", f"latency stage {NOT_YET}"),
+    ]
+
+
+def absent_reasons(stages: list[StageResult]) -> dict[str, str]:
+    """Why each metric of a stage that did not run is absent (for gates on it)."""
+    reasons: dict[str, str] = {}
+    by_name = {s.name: s for s in stages}
+    for name in METRICS:
+        stage = by_name.get(METRICS.get(name).stage)
+        if stage is not None and stage.status != PASSED and stage.errors:
+            reasons[name] = f"stage {stage.name} {stage.status}: {stage.errors[0]}"
+    automated = by_name.get("automated_metrics")
+    if automated is not None and "schema_valid_rate_absent" in automated.details:
+        reasons["schema_valid_rate"] = str(automated.details["schema_valid_rate_absent"])
+    return reasons
+
+
+def aggregate(stages: list[StageResult]) -> tuple[StageResult, dict[str, MetricValue]]:
+    """Stage 4: one flat table of every metric the stages computed."""
+    started = time.perf_counter()
+    table: dict[str, MetricValue] = {}
+    for stage in stages:
+        table.update(stage.metrics)
+    return StageResult("aggregation", PASSED, time.perf_counter() - started, table), table
+
+
+def run(options: RunOptions) -> RunResult:
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    config = load_config(options.config)
+    all_cases = load_benchmark(options.benchmark)
+    seed = options.seed if options.seed is not None else config.judge.seed
+    cases = limit_cases(all_cases, options.limit, seed)
+    backend = make_backend(options, config, all_cases)
+    key = backend.cache_key()
+    cache = OutputCache(Path(config.generation.cache_dir), key) if key is not None and options.use_cache else None
+
+    automated, case_results = run_automated_metrics(cases, backend, config, cache, options.progress)
+    stages = [automated, *optional_stages(config, options)]
+    aggregation, table = aggregate(stages)
+    stages.append(aggregation)
+
+    gate_started = time.perf_counter()
+    gates = evaluate_gates(config.quality_gates, table, absent_reasons(stages))
+    decision = decide(gates)
+    gate_status = SKIPPED if not gates else ("failed" if decision != "DEPLOY" else PASSED)
+    gate_errors = ("no quality_gates configured",) if not gates else ()
+    stages.append(StageResult("quality_gates", gate_status, time.perf_counter() - gate_started, errors=gate_errors))
+
+    fingerprint = {
+        "model": backend.fingerprint(),
+        "benchmark": {"path": str(options.benchmark), "sha256": benchmark_fingerprint(cases), "cases": len(cases),
+                      "total_cases": len(all_cases)},
+        "config": {"path": config.source, "sha256": sha256_hex(compact_json(config.to_json()))},
+        "libraries": library_versions(),
+        "seed": seed,
+    }
+    warnings = tuple(f"gate '{g.name}' {g.explanation}" for g in gates if g.passed is None)
+    return RunResult(
+        decision=decision, stages=tuple(stages), metrics=table, gates=tuple(gates), cases=tuple(case_results),
+        fingerprint=fingerprint, config=config.to_json(), warnings=warnings, started_at=started_at,
+        duration_seconds=time.perf_counter() - started,
+    )

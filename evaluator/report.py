@@ -1,0 +1,52 @@
+"""report.json (SPEC §7) and atomic writing of the report files."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from evaluator.results import RunResult
+
+REPORT_VERSION = "1.0"
+
+
+def report_json(result: RunResult) -> dict[str, Any]:
+    return {
+        "report_version": REPORT_VERSION,
+        "decision": result.decision,
+        "started_at": result.started_at,
+        "duration_seconds": round(result.duration_seconds, 3),
+        "metrics": {name: metric.to_json() for name, metric in result.metrics.items()},
+        "gates": [gate.to_json() for gate in result.gates],
+        "stages": [stage.to_json() for stage in result.stages],
+        "warnings": list(result.warnings),
+        "cases": [case.to_json() for case in result.cases],
+        "fingerprint": result.fingerprint,
+        "config": result.config,
+    }
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder and rename it, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_reports(result: RunResult, output_dir: Path) -> tuple[Path, Path]:
+    """report.json and report.md in the output folder; returns their paths."""
+    from evaluator.markdown import render_markdown
+
+    json_path, markdown_path = output_dir / "report.json", output_dir / "report.md"
+    write_atomically(json_path, json.dumps(report_json(result), ensure_ascii=False, indent=2) + "\n")
+    write_atomically(markdown_path, render_markdown(result, json_path))
+    return json_path, markdown_path
