@@ -175,7 +175,7 @@ def _build(cls: type[S], data: Any, where: str, source: str) -> S:
                                 f"allowed keys in '{where}': {', '.join(fields)}")
         meta = fields[key].metadata
         if not _type_ok(value, meta["types"]):
-            wanted = " or ".join(TYPE_NAMES[t] for t in meta["types"] if t is not float or int not in meta["types"])
+            wanted = " or ".join(TYPE_NAMES[t] for t in meta["types"] if t is not int or float not in meta["types"])
             raise TaskevalError(f"{source}: '{path}' must be {wanted}, got {value!r}")
         if meta["choices"] and value not in meta["choices"]:
             raise TaskevalError(f"{source}: '{path}' is {value!r}; allowed: {', '.join(meta['choices'])}",
@@ -259,7 +259,7 @@ def parse_config(data: Any, source: str) -> Config:
                 raise TaskevalError(f"{source}: '{alias}' and '{section}.{key}' disagree",
                                     f"'{alias}' is the original design's name for '{section}.{key}'; keep one")
             sections[section][key] = data[alias]
-    built = {name: _build(cls, sections[name], name, source) for name, cls in SECTIONS.items()}
+    built: dict[str, Any] = {name: _build(cls, sections[name], name, source) for name, cls in SECTIONS.items()}
     config = Config(**built, quality_gates=_gates(data.get("quality_gates") or [], source), source=source)
     _check_values(config, source)
     return config

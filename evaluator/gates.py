@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evaluator.metrics import MetricValue
 from evaluator.registry import Registry
@@ -100,12 +100,16 @@ def _compared_number(gate: GateConfig, metric: MetricValue) -> float | None:
     return metric.value
 
 
-def evaluate_gate(gate: GateConfig, metrics: Mapping[str, MetricValue], absent_reasons: Mapping[str, str]) -> GateResult:
+def evaluate_gate(
+    gate: GateConfig, metrics: Mapping[str, MetricValue], absent_reasons: Mapping[str, str]
+) -> GateResult:
     """One gate against the metric table. `absent_reasons` says why a metric that is missing was not computed."""
     comparison = COMPARISONS.get(gate.comparison)
     metric = metrics.get(gate.metric)
-    base = {"name": gate.name, "metric": gate.metric, "comparison": comparison.name, "threshold": gate.threshold,
-            "gate_type": gate.gate_type, "require": gate.require, "description": gate.description}
+    base: dict[str, Any] = {
+        "name": gate.name, "metric": gate.metric, "comparison": comparison.name, "threshold": gate.threshold,
+        "gate_type": gate.gate_type, "require": gate.require, "description": gate.description,
+    }
     if metric is None:
         reason = absent_reasons.get(gate.metric, "no stage of this run computes it")
         effect = "blocks the deployment" if gate.gate_type == "blocking" else "is only a warning"

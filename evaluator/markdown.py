@@ -46,6 +46,15 @@ def escape_cell(text: str, limit: int = 160) -> str:
     return escaped.replace("@", "@\u200b").replace("://", ":\u200b//") or "*(empty)*"
 
 
+def code(text: str, limit: int = 80) -> str:
+    """Text as an inline code span: Markdown is not interpreted inside it, so only backticks, line breaks and the
+    table's pipe need care."""
+    one_line = " ".join(text.split()).replace("`", "'")
+    if len(one_line) > limit:
+        one_line = one_line[: limit - 1] + "…"
+    return "`" + one_line.replace("|", "\\|") + "`"
+
+
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes} m {rest} s" if minutes else f"{seconds:.1f} s"
@@ -93,13 +102,13 @@ def _drivers(gate: GateResult, cases: tuple[CaseResult, ...]) -> str:
     if not by_action:
         return ""
     total = sum(by_action.values())
-    top = ", ".join(f"`{a}` ({n})" for a, n in list(by_action.items())[:3])
+    top = ", ".join(f"{code(a)} ({n})" for a, n in list(by_action.items())[:3])
     tags = Counter(t for c in cases if c.checks.get(gate.metric) is False for t in c.tags
                    if t != c.expected_action)
-    tag_text = ", ".join(f"`{escape_cell(t, 40)}` ({n})" for t, n in tags.most_common(3))
+    tag_text = ", ".join(f"{code(t, 40)} ({n})" for t, n in tags.most_common(3))
     confused = Counter((c.expected_action, c.produced_action) for c in cases
                        if c.checks.get(gate.metric) is False and c.produced_action != c.expected_action)
-    confusion = ", ".join(f"`{e}` → `{escape_cell(p, 30)}` ({n})" for (e, p), n in confused.most_common(3))
+    confusion = ", ".join(f"{code(e)} → {code(p, 30)} ({n})" for (e, p), n in confused.most_common(3))
     text = f" {total} failing cases; most from {top}"
     text += f"; tags {tag_text}" if tag_text else ""
     text += f"; confusions {confusion}" if confusion else ""
@@ -136,7 +145,7 @@ def _failing_cases(cases: tuple[CaseResult, ...], limit: int) -> list[str]:
     lines = [f"<details><summary>Failing cases ({len(failing)}), worst first</summary>", "",
              "| id | request | expected | got |", "|---|---|---|---|"]
     for case in failing[:limit]:
-        lines.append(f"| `{escape_cell(case.id, 40)}` | {escape_cell(case.input)} | {escape_cell(case.expected)} "
+        lines.append(f"| {code(case.id, 40)} | {escape_cell(case.input)} | {escape_cell(case.expected)} "
                      f"| {escape_cell(case.output)} |")
     if len(failing) > limit:
         lines.append(f"| … | {len(failing) - limit} more in report.json | | |")
@@ -152,8 +161,8 @@ def _per_action(result: RunResult) -> list[str]:
              "|---|---|---|---|"]
     for action, row in per_action.items():
         wrong = {p: n for p, n in row.get("produced", {}).items() if p != action}
-        instead = ", ".join(f"`{escape_cell(p, 30)}` {n}" for p, n in wrong.items()) or "—"
-        lines.append(f"| `{escape_cell(action, 40)}` | {row['cases']} | {row['accuracy']:.3f} | {instead} |")
+        instead = ", ".join(f"{code(p, 30)} {n}" for p, n in wrong.items()) or "—"
+        lines.append(f"| {code(action, 40)} | {row['cases']} | {row['accuracy']:.3f} | {instead} |")
     return [*lines, "", "</details>", ""]
 
 
@@ -169,9 +178,9 @@ def _metric_table(metrics: dict[str, MetricValue]) -> list[str]:
 def _headline(result: RunResult) -> list[str]:
     model = result.fingerprint.get("model", {}).get("path", "the model")
     if result.decision == DEPLOY:
-        title = f"## ✅ taskeval: DEPLOY — `{escape_cell(str(model), 200)}` passes its gates"
+        title = f"## ✅ taskeval: DEPLOY — {code(str(model), 200)} passes its gates"
     else:
-        title = f"## ❌ taskeval: {result.decision} — `{escape_cell(str(model), 200)}` is not ready to deploy"
+        title = f"## ❌ taskeval: {result.decision} — {code(str(model), 200)} is not ready to deploy"
     blocking = [g for g in result.gates if g.gate_type == "blocking"]
     failed = sum(1 for g in blocking if g.passed is not True)
     warnings = sum(1 for g in result.gates if g.gate_type == "warning" and g.passed is not True)
@@ -186,8 +195,8 @@ def _headline(result: RunResult) -> list[str]:
 def _footer(result: RunResult, json_path: Path) -> list[str]:
     model = result.fingerprint.get("model", {})
     runtime = ", ".join(str(model[k]) for k in ("device", "dtype") if k in model) or str(model.get("backend", ""))
-    return [f"<sub>taskeval {__version__} · report: `{escape_cell(str(json_path), 200)}` · config "
-            f"`{escape_cell(str(result.fingerprint.get('config', {}).get('path', '')), 200)}` · {runtime}</sub>", ""]
+    return [f"<sub>taskeval {__version__} · report: {code(str(json_path), 200)} · config "
+            f"{code(str(result.fingerprint.get('config', {}).get('path', '')), 200)} · {runtime}</sub>", ""]
 
 
 def render_markdown(result: RunResult, json_path: Path, case_limit: int = 25) -> str:

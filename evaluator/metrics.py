@@ -87,7 +87,8 @@ def metric_definition(name: str, where: str = "") -> MetricDefinition:
     """The definition of a metric name, including `<metric>_vs_baseline` (candidate minus baseline)."""
     if name.endswith(VS_BASELINE_SUFFIX) and name[: -len(VS_BASELINE_SUFFIX)] in METRICS:
         base = METRICS.get(name[: -len(VS_BASELINE_SUFFIX)])
-        return MetricDefinition(name, base.direction, "regression_comparison", False, f"{base.name}: candidate - baseline")
+        description = f"{base.name}: candidate minus baseline"
+        return MetricDefinition(name, base.direction, "regression_comparison", False, description)
     if name in METRICS:
         return METRICS.get(name)
     known = METRICS.names()

@@ -1,6 +1,7 @@
 """A disk cache of outputs keyed by model fingerprint, generation settings and case input.
 
-One JSONL file per (model, settings) key holds `{"input": sha256 of the case input, ...Generation}` lines. Lines are appended after
+One JSONL file per (model, settings) key holds `{"input": sha256 of the case input, ...Generation}`
+lines. Lines are appended after
 each batch, so an interrupted run keeps what it generated; a torn last line is ignored when read.
 """
 

@@ -148,7 +148,8 @@ class HuggingFaceBackend:
         if adapter_file.exists():
             base = json.loads(adapter_file.read_text(encoding="utf-8")).get("base_model_name_or_path") or ""
             if not base:
-                raise TaskevalError(f"{adapter_file}: no 'base_model_name_or_path'", "name the base model the adapter was trained on")
+                raise TaskevalError(f"{adapter_file}: no 'base_model_name_or_path'",
+                                    "name the base model the adapter was trained on")
         options: dict[str, Any] = {
             "dtype": getattr(torch, self.dtype_name),
             "trust_remote_code": self.settings.trust_remote_code,
@@ -160,7 +161,7 @@ class HuggingFaceBackend:
             options["device_map"] = {"": 0}
         tokenizer_source = self.model_dir if (self.model_dir / "tokenizer_config.json").exists() else base
         try:
-            model = AutoModelForCausalLM.from_pretrained(base, **options)
+            model: Any = AutoModelForCausalLM.from_pretrained(base, **options)
             if adapter_file.exists():
                 from peft import PeftModel
 

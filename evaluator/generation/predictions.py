@@ -41,7 +41,8 @@ def load_predictions(path: Path, benchmark_ids: Sequence[str]) -> dict[str, Gene
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
-            raise TaskevalError(f"{where}: not valid JSON ({error.msg})", 'each line is {"id": ..., "output": ...}') from None
+            raise TaskevalError(f"{where}: not valid JSON ({error.msg})",
+                                'each line is {"id": ..., "output": ...}') from None
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("output"), str):
             raise TaskevalError(f"{where}: a prediction needs an 'id' and an 'output' string")
         case_id = str(row["id"])

@@ -1,0 +1,36 @@
+"""Shared builders for the tests: cases, files and results made by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evaluator.benchmark import Case, compact_json
+from evaluator.generation.base import Generation
+from evaluator.scoring import CaseResult, score_case
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+BENCHMARK = EXAMPLES / "task_api" / "benchmark.jsonl"
+SCHEMA = EXAMPLES / "task_api" / "schema.json"
+
+
+def make_case(expected: dict[str, Any], case_id: str = "c1", text: str = "do it", tags: tuple[str, ...] = ()) -> Case:
+    return Case(case_id, text, compact_json(expected), expected, str(expected.get("action")), tags)
+
+
+def scored(expected: dict[str, Any], output: str, **kwargs: Any) -> CaseResult:
+    return score_case(make_case(expected), Generation(output=output, truncated=False), kwargs.get("ignore", ()),
+                      kwargs.get("validator"))
+
+
+def write_jsonl(path: Path, rows: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def benchmark_rows(count: int = 20) -> list[dict[str, Any]]:
+    """The first `count` cases of the shipped benchmark, as dicts."""
+    lines = BENCHMARK.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[:count]]
