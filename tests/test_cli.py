@@ -1,0 +1,179 @@
+"""The command line: exit codes, error messages without tracebacks, reports, and end-to-end runs on the shipped
+models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evaluator.cli import main
+from tests.helpers import BENCHMARK, EXAMPLES, ROOT, benchmark_rows, write_jsonl
+
+CONFIG = EXAMPLES / "config.yaml"
+MODELS = EXAMPLES / "models"
+
+
+@pytest.fixture(autouse=True)
+def in_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def config_with_cache(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG.read_text() + f"generation:\n  cache_dir: {tmp_path / 'cache'}\n")
+    return path
+
+
+def predictions_for(tmp_path: Path, rows: list[dict], wrong: int = 0) -> Path:
+    lines = [{"id": r["id"], "output": "{}" if i < wrong else r["expected_output"]} for i, r in enumerate(rows)]
+    return write_jsonl(tmp_path / "predictions.jsonl", lines)
+
+
+def small_benchmark(tmp_path: Path, count: int = 20) -> tuple[Path, list[dict]]:
+    rows = benchmark_rows(count)
+    return write_jsonl(tmp_path / "bench.jsonl", rows), rows
+
+
+def test_predictions_run_deploys_and_writes_both_reports(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bench, rows = small_benchmark(tmp_path)
+    out = tmp_path / "out"
+    code = main(["run", "--benchmark", str(bench), "--predictions", str(predictions_for(tmp_path, rows)),
+                 "--config", str(CONFIG), "--output-dir", str(out)])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["decision"] == "DEPLOY" and report["report_version"]
+    assert report["metrics"]["accuracy"] == {"value": 1.0, "n": 20, "ci_low": pytest.approx(0.8389, abs=1e-4),
+                                             "ci_high": 1.0}
+    assert [s["name"] for s in report["stages"]] == ["automated_metrics", "llm_judge", "regression_comparison",
+                                                     "safety", "latency", "aggregation", "quality_gates"]
+    assert {g["name"]: g["passed"] for g in report["gates"]} == {"format": True, "accuracy": True,
+                                                                 "accuracy_target": True}
+    assert set(report["cases"][0]) >= {"id", "input", "expected", "output", "checks", "latency_ms"}
+    assert (out / "report.md").read_text().startswith("## ✅ taskeval: DEPLOY")
+    assert "taskeval: DEPLOY" in capsys.readouterr().out
+
+
+def test_predictions_run_blocks_below_the_accuracy_gate(tmp_path: Path) -> None:
+    bench, rows = small_benchmark(tmp_path)
+    out = tmp_path / "out"
+    code = main(["run", "--benchmark", str(bench), "--predictions", str(predictions_for(tmp_path, rows, wrong=4)),
+                 "--config", str(CONFIG), "--output-dir", str(out), "--quiet"])
+    assert code == 1
+    report = json.loads((out / "report.json").read_text())
+    assert report["decision"] == "BLOCK"
+    assert report["metrics"]["accuracy"]["value"] == 0.8
+    failed = [g for g in report["gates"] if g["passed"] is False]
+    assert {g["name"] for g in failed} == {"accuracy", "accuracy_target"}
+
+
+def test_a_blocking_gate_on_an_absent_metric_blocks(tmp_path: Path) -> None:
+    bench, rows = small_benchmark(tmp_path)
+    config = tmp_path / "c.yaml"
+    config.write_text("quality_gates:\n  - {name: safety, metric: harmful_rate, threshold: 0.05, "
+                      "comparison: less_than, gate_type: blocking}\njudge: {provider: none}\n")
+    out = tmp_path / "out"
+    code = main(["run", "--benchmark", str(bench), "--predictions", str(predictions_for(tmp_path, rows)),
+                 "--config", str(config), "--output-dir", str(out), "--quiet"])
+    assert code == 1
+    gate = json.loads((out / "report.json").read_text())["gates"][0]
+    assert gate["passed"] is None and "no safety.suite configured" in gate["explanation"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--benchmark", "missing.jsonl", "--predictions", "p.jsonl"], "benchmark file not found"),
+        (["--benchmark", str(BENCHMARK), "--model", "no/such/model"], "model folder not found"),
+        (["--benchmark", str(BENCHMARK)], "give --model DIR or --predictions FILE"),
+        (["--benchmark", str(BENCHMARK), "--config", "nope.yml", "--predictions", "p.jsonl"], "config file not found"),
+    ],
+)
+def test_input_errors_exit_2_with_one_clear_line(args: list[str], message: str, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", *args, "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_checks_config_and_benchmark(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["validate", "--config", str(CONFIG), "--benchmark", str(BENCHMARK)]) == 0
+    assert "500 cases" in capsys.readouterr().out
+    bad = tmp_path / "bad.yml"
+    bad.write_text("quality_gates:\n  - {name: a, metric: acuracy, threshold: 0.8, comparison: '>='}\n")
+    assert main(["validate", "--config", str(bad)]) == 2
+    assert "did you mean 'accuracy'" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_exit_code_of_a_subprocess(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("judge:\n  sampel_rate: 0.2\n")
+    done = subprocess.run([sys.executable, "-m", "evaluator", "validate", "--config", str(bad)],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 2
+    assert "unknown key 'judge.sampel_rate'" in done.stderr and "did you mean 'sample_rate'" in done.stderr
+
+
+def test_crash_inside_generation_leaves_no_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    from evaluator.generation.huggingface import HuggingFaceBackend
+
+    original = HuggingFaceBackend._generate_batch
+    calls = []
+
+    def failing(self: HuggingFaceBackend, prompts: list[str]) -> list:
+        calls.append(len(prompts))
+        if len(calls) > 1:
+            raise RuntimeError("device lost")
+        return original(self, prompts)
+
+    monkeypatch.setattr(HuggingFaceBackend, "_generate_batch", failing)
+    out = tmp_path / "out"
+    code = main(["run", "--model", str(MODELS / "task-api-v2"), "--benchmark", str(BENCHMARK), "--limit", "40",
+                 "--config", str(config_with_cache(tmp_path)), "--output-dir", str(out), "--quiet"])
+    assert code == 2
+    assert "device lost" in capsys.readouterr().err
+    assert not out.exists()
+    cached = list((tmp_path / "cache" / "outputs").glob("*.jsonl"))
+    assert len(cached) == 1 and len(cached[0].read_text().splitlines()) == calls[0]
+
+
+def hand_count(report: dict) -> dict[str, float]:
+    cases = report["cases"]
+    counts = {name: sum(1 for c in cases if c["checks"][name] is True) / len(cases)
+              for name in ("accuracy", "exact_match_rate", "json_valid_rate", "schema_valid_rate", "action_accuracy")}
+    fields = [c["checks"]["field_accuracy"] for c in cases if "field_accuracy" in c["checks"]]
+    counts["field_accuracy"] = sum(fields) / len(fields)
+    return counts
+
+
+def test_end_to_end_candidate_deploys_and_a_warm_cache_gives_the_same_outputs(tmp_path: Path) -> None:
+    config = config_with_cache(tmp_path)
+    args = ["run", "--model", str(MODELS / "task-api-v2"), "--benchmark", str(BENCHMARK), "--config", str(config),
+            "--quiet"]
+    assert main([*args, "--output-dir", str(tmp_path / "cold")]) == 0
+    cold = json.loads((tmp_path / "cold" / "report.json").read_text())
+    assert cold["metrics"]["accuracy"]["value"] >= 0.90 and cold["metrics"]["json_valid_rate"]["value"] >= 0.97
+    for name, value in hand_count(cold).items():
+        assert cold["metrics"][name]["value"] == pytest.approx(value), name
+    assert main([*args, "--output-dir", str(tmp_path / "warm")]) == 0
+    warm = json.loads((tmp_path / "warm" / "report.json").read_text())
+    assert warm["stages"][0]["details"]["cached_outputs"] == 500
+    assert [c["output"] for c in warm["cases"]] == [c["output"] for c in cold["cases"]]
+
+
+def test_end_to_end_regressed_model_blocks_with_the_failed_gate_explained(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main(["run", "--model", str(MODELS / "task-api-v2-regressed"), "--benchmark", str(BENCHMARK),
+                 "--config", str(CONFIG), "--output-dir", str(out), "--no-cache", "--quiet"])
+    assert code == 1
+    report = json.loads((out / "report.json").read_text())
+    blocking_failed = [g for g in report["gates"] if g["gate_type"] == "blocking" and g["passed"] is False]
+    assert blocking_failed
+    markdown = (out / "report.md").read_text()
+    assert markdown.startswith("## ❌ taskeval: BLOCK")
+    assert "### What to look at" in markdown and "failing cases; most from" in markdown

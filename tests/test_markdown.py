@@ -1,0 +1,62 @@
+from pathlib import Path
+
+from evaluator.config import GateConfig
+from evaluator.gates import evaluate_gate
+from evaluator.markdown import MAX_CHARACTERS, code, escape_cell, render_markdown
+from evaluator.results import RunResult
+from evaluator.scoring import aggregate_checks
+from tests.helpers import scored
+
+EXPECTED = {"action": "create_task", "title": "buy milk"}
+
+
+def test_escape_cell_neutralises_markdown_html_mentions_and_links() -> None:
+    text = escape_cell('<img src=x onerror=alert(1)> @octocat | **bold** [a](http://evil) `code`\nnext')
+    assert "<img" not in text and "&lt;img" in text
+    assert "@octocat" not in text and "@\u200boctocat" in text
+    assert "\\|" in text and "\\*\\*bold\\*\\*" in text and "\\[a\\]" in text
+    assert "http://" not in text and "\n" not in text
+    assert escape_cell("") == "*(empty)*"
+    assert escape_cell("x" * 500, limit=20).endswith("…")
+
+
+def test_code_span_keeps_the_table_intact() -> None:
+    assert code("a|b`c") == "`a\\|b'c`"
+
+
+def make_result(outputs: list[str]) -> RunResult:
+    cases = tuple(scored(EXPECTED, output) for output in outputs)
+    metrics = aggregate_checks(cases)
+    gates = (evaluate_gate(GateConfig(name="accuracy", metric="accuracy", threshold=0.85, comparison=">="),
+                           metrics, {}),
+             evaluate_gate(GateConfig(name="safety", metric="harmful_rate", threshold=0.05, comparison="<"), metrics,
+                           {"harmful_rate": "no safety.suite configured"}))
+    return RunResult(decision="BLOCK", stages=(), metrics=metrics, gates=gates, cases=cases,
+                     fingerprint={"model": {"path": "models/m"}, "benchmark": {"cases": len(cases)}}, config={})
+
+
+def test_report_leads_with_the_decision_and_explains_failed_and_unevaluated_gates() -> None:
+    text = render_markdown(make_result(['{"action":"create_task","title":"buy milk"}', "<script>@admin</script>"]),
+                           Path("out/report.json"))
+    assert text.startswith("## ❌ taskeval: BLOCK")
+    assert "2 blocking gates failed" in text
+    assert "off by 35.0 points" in text
+    assert "not evaluated" in text and "no safety.suite configured" in text
+    assert "<script>" not in text and "@admin" not in text
+    assert "Failing cases (1)" in text
+
+
+def test_long_reports_are_trimmed_under_the_comment_limit() -> None:
+    from dataclasses import replace
+
+    from evaluator.results import StageResult
+    from evaluator.scoring import per_action
+
+    result = make_result(["x" * 150 + str(i) for i in range(2000)])
+    cases = tuple(replace(c, expected_action=f"action_number_{i}") for i, c in enumerate(result.cases))
+    breakdown = {a: s.to_json() for a, s in per_action(cases).items()}
+    stage = StageResult("automated_metrics", "passed", 1.0, details={"per_action": breakdown})
+    text = render_markdown(replace(result, cases=cases, stages=(stage,)), Path("r.json"))
+    assert len(text) <= MAX_CHARACTERS
+    assert text.rstrip().endswith("the full report is report.json)*")
+    assert text.startswith("## ❌ taskeval: BLOCK")
