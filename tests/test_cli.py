@@ -177,3 +177,15 @@ def test_end_to_end_regressed_model_blocks_with_the_failed_gate_explained(tmp_pa
     markdown = (out / "report.md").read_text()
     assert markdown.startswith("## ❌ taskeval: BLOCK")
     assert "### What to look at" in markdown and "failing cases; most from" in markdown
+
+
+def test_outputs_do_not_depend_on_the_batch_size() -> None:
+    from evaluator.benchmark import limit_cases, load_benchmark
+    from evaluator.config import GenerationSettings
+    from evaluator.generation.huggingface import HuggingFaceBackend
+
+    cases = limit_cases(load_benchmark(BENCHMARK), 48, seed=3)
+    one = HuggingFaceBackend(MODELS / "task-api-v2", GenerationSettings(batch_size=1), "cpu").generate(cases)
+    many = HuggingFaceBackend(MODELS / "task-api-v2", GenerationSettings(batch_size=32), "cpu").generate(cases)
+    assert [g.output for g in one] == [g.output for g in many]
+    assert [g.completion_tokens for g in one] == [g.completion_tokens for g in many]

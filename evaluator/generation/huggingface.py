@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,12 @@ CUDA_FIRST_BATCH_SIZE = 64
 SAMPLED_HASH_ABOVE = 256 * 1024 * 1024
 SAMPLE_BYTES = 4 * 1024 * 1024
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
+
+
+def _padding_false_alarm(record: logging.LogRecord) -> bool:
+    """Drop transformers' "pass an attention_mask" warning: it fires while decoding because rows that have already
+    stopped are fed pad tokens, although the attention mask is passed (outputs do not depend on the batch)."""
+    return "strongly recommend passing in an `attention_mask`" not in record.getMessage()
 
 
 def _file_digest(path: Path) -> str:
@@ -142,6 +149,8 @@ class HuggingFaceBackend:
     def _load(self) -> tuple[Any, Any]:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        logging.getLogger("transformers.modeling_utils").addFilter(_padding_false_alarm)
 
         adapter_file = self.model_dir / "adapter_config.json"
         base = str(self.model_dir)
