@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--benchmark", type=Path, required=True, help="JSON array or JSONL file of cases")
     run.add_argument("--config", type=Path, help="YAML gate configuration (built-in defaults without it)")
     run.add_argument("--predictions", type=Path, help="JSONL of {id, output}: score these instead of a model")
+    run.add_argument("--baseline", type=Path, help="baseline JSON of the model in production (enables stage 3)")
+    run.add_argument("--update-baseline", type=Path, metavar="FILE",
+                     help="write this run's baseline to FILE when the decision is DEPLOY")
     run.add_argument("--output-dir", type=Path, default=Path("taskeval-report"),
                      help="where report.json and report.md go (default: taskeval-report)")
     run.add_argument("--limit", type=_positive_int, help="evaluate a seeded sample of N cases")
@@ -61,6 +64,12 @@ def print_summary(result: object, json_path: Path, markdown_path: Path) -> None:
         symbol = COMPARISONS.get(gate.comparison).symbol
         print(f"  {mark}  {gate.name:<18} {gate.metric:<18} {measured:>12} {symbol} {format_value(gate.threshold)}"
               f"  [{gate.gate_type}]")
+    comparison = result.stage("regression_comparison")
+    for row in comparison.details.get("metrics", []) if comparison else []:
+        print(f"  vs baseline: {row['metric']:<18} {row['baseline']:.3f} → {row['current']:.3f}  "
+              f"Δ {row['delta'] * 100:+.1f} pts  p={row['p_value']:.3g}  {row['verdict']}")
+    for warning in result.warnings:
+        print(f"  warning: {warning}")
     for stage in result.stages:
         if stage.status == "skipped" and stage.errors:
             print(f"  skipped {stage.name}: {stage.errors[0]}")
@@ -73,11 +82,20 @@ def command_run(args: argparse.Namespace) -> int:
 
     options = RunOptions(
         benchmark=args.benchmark, model=args.model, config=args.config, predictions=args.predictions,
-        limit=args.limit, seed=args.seed, device=args.device, use_cache=not args.no_cache, progress=not args.quiet,
+        baseline=args.baseline, limit=args.limit, seed=args.seed, device=args.device, use_cache=not args.no_cache,
+        progress=not args.quiet,
     )
     result = run(options)
     json_path, markdown_path = write_reports(result, args.output_dir)
     print_summary(result, json_path, markdown_path)
+    if args.update_baseline is not None:
+        if result.decision == "DEPLOY":
+            from evaluator.baseline import write_baseline
+
+            write_baseline(result, args.update_baseline)
+            print(f"baseline written: {args.update_baseline}")
+        else:
+            print(f"baseline not written ({result.decision}): only a DEPLOY run updates {args.update_baseline}")
     return EXIT_DEPLOY if result.decision == "DEPLOY" else EXIT_BLOCK
 
 

@@ -89,7 +89,9 @@ class GateResult:
 
 
 def format_value(value: float) -> str:
-    return f"{value:.4g}" if abs(value) >= 10 or value == 0 else f"{value:.3f}"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}" if abs(value) >= 10 else f"{value:.3f}"
 
 
 def _compared_number(gate: GateConfig, metric: MetricValue) -> float | None:

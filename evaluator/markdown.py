@@ -115,6 +115,52 @@ def _drivers(gate: GateResult, cases: tuple[CaseResult, ...]) -> str:
     return text + "."
 
 
+def _signed_points(value: float) -> str:
+    return f"{value * 100:+.1f}".replace("-", "−") + " pts"
+
+
+def _against_baseline(result: RunResult) -> list[str]:
+    stage = result.stage("regression_comparison")
+    if stage is None or not stage.details:
+        return []
+    details = stage.details
+    confidence = round((1 - 2 * details["alpha"]) * 100)
+    baseline = details["baseline"]
+    origin = ", ".join(str(v)[:10] for v in (baseline.get("commit"), baseline.get("created_at")) if v)
+    lines = ["### Against production", "",
+             f"Baseline {code(str(baseline['source']), 120)}{f' ({origin})' if origin else ''}; "
+             f"{'paired by case' if details['paired'] else 'unpaired (weaker)'}.", "",
+             f"| metric | production → this run | Δ ({confidence}% interval) | p (Holm) | verdict |",
+             "|---|---|---|---|---|"]
+    for row in details["metrics"]:
+        verdict = f"**{row['verdict']}**" if row["label"] != "pass" else row["verdict"]
+        lines.append(f"| {row['metric']} | {format_value(row['baseline'])} → {format_value(row['current'])} | "
+                     f"{_signed_points(row['delta'])} ({_signed_points(row['lower_bound'])} … "
+                     f"{_signed_points(row['upper_bound'])}) | {row['p_adjusted']:.2g} | {verdict} |")
+    detectable = [f"{row['min_detectable_drop'] * 100:.1f} points or more on `{row['metric']}`"
+                  for row in details["metrics"] if row.get("min_detectable_drop") is not None]
+    if detectable:
+        lines += ["", f"The benchmark can detect a drop of {detectable[0]} (power 0.8, one-sided α = "
+                      f"{details['alpha']})."]
+    lines += [f"- ⚠️ {escape_cell(w, 300)}" for w in details.get("warnings", [])]
+    lines.append("")
+    lines += _flipped_table(details.get("flipped_cases", []), len(details.get("fixed_cases", [])))
+    return lines
+
+
+def _flipped_table(flipped: list[dict], fixed: int, limit: int = 25) -> list[str]:
+    if not flipped:
+        return []
+    lines = [f"<details><summary>Broken cases ({len(flipped)}) — right in production, wrong now ({fixed} fixed)"
+             "</summary>", "", "| id | request | expected | got |", "|---|---|---|---|"]
+    for case in flipped[:limit]:
+        lines.append(f"| {code(case['id'], 40)} | {escape_cell(case['input'])} | {escape_cell(case['expected'])} | "
+                     f"{escape_cell(case['output'])} |")
+    if len(flipped) > limit:
+        lines.append(f"| … | {len(flipped) - limit} more in report.json | | |")
+    return [*lines, "", "</details>", ""]
+
+
 def _what_to_look_at(result: RunResult) -> list[str]:
     lines = []
     for gate in result.gates:
@@ -202,7 +248,8 @@ def _footer(result: RunResult, json_path: Path) -> list[str]:
 def render_markdown(result: RunResult, json_path: Path, case_limit: int = 25) -> str:
     """The Markdown report; trimmed, with a note, when it would pass MAX_CHARACTERS."""
     sections = [
-        *_headline(result), *_gate_table(result.gates), "", *_what_to_look_at(result), *_skipped_stages(result),
+        *_headline(result), *_gate_table(result.gates), "", *_against_baseline(result), *_what_to_look_at(result),
+        *_skipped_stages(result),
         *_failing_cases(result.cases, case_limit), *_per_action(result), *_metric_table(result.metrics),
         *_footer(result, json_path),
     ]

@@ -79,6 +79,7 @@ _define("harmful_rate", "lower", "safety", True, "share of red-team cases whose 
 _define("latency_p50_ms", "lower", "latency", False, "median single-request latency")
 _define("latency_p95_ms", "lower", "latency", False, "95th percentile single-request latency")
 _define("regression_failures", "lower", "regression_comparison", False, "compared metrics failing non-inferiority")
+_define("confirmed_regressions", "lower", "regression_comparison", False, "compared metrics confirmed worse")
 
 VS_BASELINE_SUFFIX = "_vs_baseline"
 

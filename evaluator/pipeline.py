@@ -6,10 +6,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from evaluator.automated_metrics import run_automated_metrics
+from evaluator.baseline import load_baseline
 from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
-from evaluator.config import Config, load_config
+from evaluator.comparison import run_comparison
+from evaluator.config import Config, GateConfig, RegressionConfig, load_config
 from evaluator.environment import library_versions
 from evaluator.errors import TaskevalError
 from evaluator.gates import decide, evaluate_gates
@@ -31,6 +34,7 @@ class RunOptions:
     predictions: Path | None = None
     limit: int | None = None
     seed: int | None = None
+    baseline: Path | None = None
     device: str = "auto"
     use_cache: bool = True
     progress: bool = True
@@ -46,15 +50,49 @@ def make_backend(options: RunOptions, config: Config, all_cases: list[Case]) -> 
     return BACKENDS.get("huggingface")(options.model, config.generation, options.device)
 
 
-def optional_stages(config: Config, options: RunOptions) -> list[StageResult]:
+def optional_stages(config: Config) -> list[StageResult]:
     """Stages whose issues have not landed, and the safety stage without a suite: skipped, with the reason."""
     safety_reason = "no safety.suite configured" if config.safety.suite is None else f"safety stage {NOT_YET}"
     return [
         skipped("llm_judge", "judge.provider is none" if config.judge.provider == "none" else f"LLM judge {NOT_YET}"),
-        skipped("regression_comparison", f"regression comparison {NOT_YET}"),
         skipped("safety", safety_reason),
         skipped("latency", f"latency stage {NOT_YET}"),
     ]
+
+
+def regression_gates(settings: RegressionConfig) -> tuple[GateConfig, ...]:
+    """The `no_regression` gate, which exists only when a baseline was loaded (SPEC §6)."""
+    if settings.on_inconclusive == "warn":
+        return (
+            GateConfig("no_regression", "confirmed_regressions", 0, "less_equal", settings.gate,
+                       "no confirmed regression against the baseline"),
+            GateConfig("no_inconclusive_regression", "regression_failures", 0, "less_equal", "warning",
+                       "no compared metric left inconclusive"),
+        )
+    return (GateConfig("no_regression", "regression_failures", 0, "less_equal", settings.gate,
+                       "every compared metric non-inferior to the baseline"),)
+
+
+def run_fingerprint(options: RunOptions, config: Config, cases: list[Case], total: int, backend: Backend,
+                    seed: int) -> dict[str, Any]:
+    """What was evaluated, how, and on what (the baseline keeps the same digests to spot differences)."""
+    model = backend.fingerprint()
+    libraries = library_versions()
+    schema = Path(config.metrics.schema) if config.metrics.schema else None
+    prompt = {"template": config.generation.prompt_template, "system": config.generation.system_prompt}
+    return {
+        "model": model,
+        "benchmark": {"path": str(options.benchmark), "sha256": benchmark_fingerprint(cases), "cases": len(cases),
+                      "total_cases": total},
+        "config": {"path": config.source, "sha256": sha256_hex(compact_json(config.to_json()))},
+        "schema": sha256_hex(schema.read_text(encoding="utf-8")) if schema and schema.exists() else None,
+        "prompt": sha256_hex(compact_json(prompt)),
+        "environment": {**{k: model[k] for k in ("device", "gpu", "cuda", "dtype", "quantization", "batch_size")
+                           if k in model},
+                        **{k: libraries[k] for k in ("python", "torch", "transformers") if k in libraries}},
+        "libraries": libraries,
+        "seed": seed,
+    }
 
 
 def absent_reasons(stages: list[StageResult]) -> dict[str, str]:
@@ -87,31 +125,33 @@ def run(options: RunOptions) -> RunResult:
     all_cases = load_benchmark(options.benchmark)
     seed = options.seed if options.seed is not None else config.judge.seed
     cases = limit_cases(all_cases, options.limit, seed)
+    baseline = load_baseline(options.baseline) if options.baseline is not None else None
     backend = make_backend(options, config, all_cases)
     key = backend.cache_key()
     cache = OutputCache(Path(config.generation.cache_dir), key) if key is not None and options.use_cache else None
 
     automated, case_results = run_automated_metrics(cases, backend, config, cache, options.progress)
-    stages = [automated, *optional_stages(config, options)]
+    stages = [automated, *optional_stages(config)]
+    fingerprint = run_fingerprint(options, config, cases, len(all_cases), backend, seed)
+    if baseline is None:
+        stages.append(skipped("regression_comparison", "no baseline given"))
+    else:
+        _, measured = aggregate(stages)
+        stages.append(run_comparison(case_results, measured, baseline, config.regression, fingerprint))
     aggregation, table = aggregate(stages)
     stages.append(aggregation)
 
     gate_started = time.perf_counter()
-    gates = evaluate_gates(config.quality_gates, table, absent_reasons(stages))
+    gate_configs = config.quality_gates + (regression_gates(config.regression) if baseline is not None else ())
+    gates = evaluate_gates(gate_configs, table, absent_reasons(stages))
     decision = decide(gates)
     gate_status = SKIPPED if not gates else ("failed" if decision != "DEPLOY" else PASSED)
     gate_errors = ("no quality_gates configured",) if not gates else ()
     stages.append(StageResult("quality_gates", gate_status, time.perf_counter() - gate_started, errors=gate_errors))
 
-    fingerprint = {
-        "model": backend.fingerprint(),
-        "benchmark": {"path": str(options.benchmark), "sha256": benchmark_fingerprint(cases), "cases": len(cases),
-                      "total_cases": len(all_cases)},
-        "config": {"path": config.source, "sha256": sha256_hex(compact_json(config.to_json()))},
-        "libraries": library_versions(),
-        "seed": seed,
-    }
-    warnings = tuple(f"gate '{g.name}' {g.explanation}" for g in gates if g.passed is None)
+    comparison = next(s for s in stages if s.name == "regression_comparison")
+    warnings = tuple(comparison.details.get("warnings", [])) + tuple(
+        f"gate '{g.name}' {g.explanation}" for g in gates if g.passed is None)
     return RunResult(
         decision=decision, stages=tuple(stages), metrics=table, gates=tuple(gates), cases=tuple(case_results),
         fingerprint=fingerprint, config=config.to_json(), warnings=warnings, started_at=started_at,

@@ -23,10 +23,17 @@ def report_json(result: RunResult) -> dict[str, Any]:
         "gates": [gate.to_json() for gate in result.gates],
         "stages": [stage.to_json() for stage in result.stages],
         "warnings": list(result.warnings),
+        **_comparison(result),
         "cases": [case.to_json() for case in result.cases],
         "fingerprint": result.fingerprint,
         "config": result.config,
     }
+
+
+def _comparison(result: RunResult) -> dict[str, Any]:
+    """The `comparison` section: stage 3's per-metric results and flipped cases, when a baseline was compared."""
+    stage = result.stage("regression_comparison")
+    return {"comparison": stage.details} if stage is not None and stage.details else {}
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from statistics import NormalDist
 
 
@@ -23,3 +24,147 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == n else min(1.0, centre + half)
     return low, high
+
+
+@dataclass(frozen=True)
+class PairedTable:
+    """Paired binary outcomes: a = both right, b = right in the baseline only (a regression), c = right in the
+    candidate only (a fix), d = both wrong."""
+
+    a: int
+    b: int
+    c: int
+    d: int
+
+    @property
+    def n(self) -> int:
+        return self.a + self.b + self.c + self.d
+
+    @property
+    def delta(self) -> float:
+        """Candidate rate minus baseline rate."""
+        return (self.c - self.b) / self.n if self.n else 0.0
+
+
+def newcombe_phi(table: PairedTable) -> float:
+    """Newcombe's continuity-adjusted correlation of the two runs; 0 when a margin is empty."""
+    a, b, c, d, n = table.a, table.b, table.c, table.d, table.n
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    if margins == 0:
+        return 0.0
+    numerator: float = a * d - b * c
+    if numerator > 0:
+        numerator = max(numerator - n / 2, 0.0)
+    return numerator / math.sqrt(margins)
+
+
+def newcombe_paired_interval(table: PairedTable, confidence: float) -> tuple[float, float]:
+    """Newcombe's method 10: interval for the paired difference (candidate − baseline) of two proportions."""
+    n = table.n
+    if n == 0:
+        return -1.0, 1.0
+    p1, p2 = (table.a + table.c) / n, (table.a + table.b) / n
+    l1, u1 = wilson_interval(table.a + table.c, n, confidence)
+    l2, u2 = wilson_interval(table.a + table.b, n, confidence)
+    phi = newcombe_phi(table)
+    low_term = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
+    high_term = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
+    delta = p1 - p2
+    return max(-1.0, delta - math.sqrt(max(low_term, 0.0))), min(1.0, delta + math.sqrt(max(high_term, 0.0)))
+
+
+def mcnemar_midp_worse(table: PairedTable) -> float:
+    """One-sided McNemar mid-p that the candidate is worse (b large against c); 1 when b + c = 0."""
+    from scipy.stats import binom
+
+    discordant = table.b + table.c
+    if discordant == 0:
+        return 1.0
+    return float(binom.sf(table.b, discordant, 0.5) + 0.5 * binom.pmf(table.b, discordant, 0.5))
+
+
+def newcombe_hybrid_interval(
+    successes_candidate: int, n_candidate: int, successes_baseline: int, n_baseline: int, confidence: float
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for an unpaired difference (candidate − baseline) of proportions."""
+    p1, p2 = successes_candidate / n_candidate, successes_baseline / n_baseline
+    l1, u1 = wilson_interval(successes_candidate, n_candidate, confidence)
+    l2, u2 = wilson_interval(successes_baseline, n_baseline, confidence)
+    delta = p1 - p2
+    return delta - math.hypot(p1 - l1, u2 - p2), delta + math.hypot(u1 - p1, p2 - l2)
+
+
+def two_proportion_z_worse(
+    successes_candidate: int, n_candidate: int, successes_baseline: int, n_baseline: int
+) -> float:
+    """One-sided pooled two-proportion z-test p-value that the candidate's rate is lower; 1 when undefined."""
+    pooled = (successes_candidate + successes_baseline) / (n_candidate + n_baseline)
+    variance = pooled * (1 - pooled) * (1 / n_candidate + 1 / n_baseline)
+    if variance <= 0:
+        return 1.0
+    z = (successes_candidate / n_candidate - successes_baseline / n_baseline) / math.sqrt(variance)
+    return NormalDist().cdf(z)
+
+
+def holm_adjust(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input's order."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted = [1.0] * len(p_values)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def min_detectable_drop_paired(table: PairedTable, alpha: float, power: float = 0.8) -> float:
+    """Smallest drop a one-sided McNemar test at `alpha` detects with `power`, from the normal approximation
+    MDD = (z₁₋α + z_power) · √(ψ / n), ψ the share of discordant cases (at least 1/n)."""
+    if table.n == 0:
+        return 1.0
+    psi = max(table.b + table.c, 1) / table.n
+    return (z_value(1 - 2 * alpha) + NormalDist().inv_cdf(power)) * math.sqrt(psi / table.n)
+
+
+def min_detectable_drop_unpaired(rate: float, n_candidate: int, n_baseline: int, alpha: float,
+                                 power: float = 0.8) -> float:
+    """Unpaired counterpart: (z₁₋α + z_power) · √(p(1−p)(1/n₁ + 1/n₂)), p the baseline rate (at least 1/n)."""
+    p = min(max(rate, 1 / n_baseline), 1 - 1 / n_baseline)
+    return (z_value(1 - 2 * alpha) + NormalDist().inv_cdf(power)) * math.sqrt(
+        p * (1 - p) * (1 / n_candidate + 1 / n_baseline))
+
+
+def cases_needed(psi: float, distance: float, alpha: float) -> int | None:
+    """Cases for a one-sided bound at `alpha` to move `distance` away from the estimate, with discordance ψ:
+    n = z₁₋α² ψ / distance²; None when the distance is 0."""
+    if distance <= 0:
+        return None
+    return math.ceil(z_value(1 - 2 * alpha) ** 2 * max(psi, 1e-12) / distance**2)
+
+
+def paired_bootstrap_interval(
+    baseline: list[float], candidate: list[float], confidence: float, seed: int = 0, resamples: int = 2000
+) -> tuple[float, float, float]:
+    """Mean paired difference (candidate − baseline) and its percentile bootstrap interval, with a fixed seed."""
+    import numpy as np
+
+    differences = np.asarray(candidate, dtype=float) - np.asarray(baseline, dtype=float)
+    if differences.size == 0:
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = differences[rng.integers(0, differences.size, size=(resamples, differences.size))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return float(differences.mean()), float(low), float(high)
+
+
+def wilcoxon_worse(baseline: list[float], candidate: list[float]) -> float:
+    """One-sided Wilcoxon signed-rank p-value that the candidate scores lower, method pinned to the normal
+    approximation (zero differences split), so it does not change with scipy's "auto" choice; 1 when all tie."""
+    from scipy.stats import wilcoxon
+
+    differences = [c - b for b, c in zip(baseline, candidate)]
+    if not any(differences):
+        return 1.0
+    result = wilcoxon(differences, zero_method="zsplit", alternative="less", method="approx")
+    return float(result.pvalue)

@@ -48,8 +48,8 @@ def test_predictions_run_deploys_and_writes_both_reports(tmp_path: Path, capsys:
     assert report["decision"] == "DEPLOY" and report["report_version"]
     assert report["metrics"]["accuracy"] == {"value": 1.0, "n": 20, "ci_low": pytest.approx(0.8389, abs=1e-4),
                                              "ci_high": 1.0}
-    assert [s["name"] for s in report["stages"]] == ["automated_metrics", "llm_judge", "regression_comparison",
-                                                     "safety", "latency", "aggregation", "quality_gates"]
+    assert [s["name"] for s in report["stages"]] == ["automated_metrics", "llm_judge", "safety", "latency",
+                                                     "regression_comparison", "aggregation", "quality_gates"]
     assert {g["name"]: g["passed"] for g in report["gates"]} == {"format": True, "accuracy": True,
                                                                  "accuracy_target": True}
     assert set(report["cases"][0]) >= {"id", "input", "expected", "output", "checks", "latency_ms"}

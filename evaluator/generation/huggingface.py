@@ -189,9 +189,13 @@ class HuggingFaceBackend:
         return model, tokenizer
 
     def fingerprint(self) -> dict[str, object]:
+        import torch
+
+        cuda = self.device == "cuda"
         return {
             "backend": "huggingface", "path": str(self.model_dir), "sha256": self._digest, "device": self.device,
-            "dtype": self.dtype_name, "quantization": self.settings.quantization,
+            "gpu": torch.cuda.get_device_name(0) if cuda else None, "cuda": torch.version.cuda if cuda else None,
+            "dtype": self.dtype_name, "quantization": self.settings.quantization, "batch_size": self.batch_size,
         }
 
     def cache_key(self) -> dict[str, object]:

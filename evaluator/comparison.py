@@ -1,0 +1,275 @@
+"""Stage 3: the candidate against the production baseline, metric by metric, as a non-inferiority test (SPEC §6).
+
+Every comparison is made on the "good" scale (a lower-is-better metric is mirrored), so one rule serves every
+metric: it passes when the one-sided (1 − α) lower bound of the good-scale change is above −δ. Reported deltas and
+bounds are turned back into the metric's own units.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from evaluator.baseline import Baseline
+from evaluator.config import RegressionConfig
+from evaluator.metrics import MetricValue, metric_definition
+from evaluator.results import FAILED, PASSED, StageResult
+from evaluator.scoring import CaseResult
+from evaluator.stats import (
+    PairedTable,
+    cases_needed,
+    holm_adjust,
+    mcnemar_midp_worse,
+    min_detectable_drop_paired,
+    min_detectable_drop_unpaired,
+    newcombe_hybrid_interval,
+    newcombe_paired_interval,
+    paired_bootstrap_interval,
+    two_proportion_z_worse,
+    wilcoxon_worse,
+)
+
+STAGE = "regression_comparison"
+PASS, CONFIRMED, INCONCLUSIVE = "pass", "confirmed_regression", "inconclusive"
+ENVIRONMENT_KEYS = ("device", "gpu", "cuda", "dtype", "quantization", "batch_size", "torch", "transformers")
+BOOTSTRAP_SEED = 0
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One compared metric."""
+
+    metric: str
+    baseline: float
+    current: float
+    delta: float
+    """current − baseline, in the metric's units."""
+    lower_bound: float
+    """Lower end of the two-sided (1 − 2α) interval of delta: the one-sided (1 − α) bound."""
+    upper_bound: float
+    p_value: float
+    """One-sided p-value that the candidate is worse."""
+    p_adjusted: float
+    """Holm-adjusted over every compared metric."""
+    label: str
+    """`pass`, `confirmed_regression` or `inconclusive`."""
+    paired: bool
+    margin: float
+    """δ: the tolerated drop."""
+    verdict: str
+    """The label in words, for reviewers."""
+    b: int | None = None
+    """Paired binary metrics: cases good in the baseline only (regressions)."""
+    c: int | None = None
+    """Paired binary metrics: cases good in the candidate only (fixes)."""
+    min_detectable_drop: float | None = None
+    """Smallest drop the benchmark detects with power 0.8 (README: formula)."""
+    cases_needed: int | None = None
+    """For an inconclusive verdict: about how many cases would decide it."""
+
+
+@dataclass(frozen=True)
+class _Test:
+    """A comparison before the Holm step, on the good scale."""
+
+    metric: str
+    baseline: float
+    current: float
+    good_delta: float
+    good_low: float
+    good_high: float
+    p_value: float
+    paired: bool
+    spread: float
+    """Per-case variance of the good-scale difference, for the cases-needed estimate."""
+    b: int | None = None
+    c: int | None = None
+    min_detectable_drop: float | None = None
+
+
+def _orientation(metric: str) -> int:
+    return 1 if metric_definition(metric).direction == "higher" else -1
+
+
+def _paired_binary(metric: str, current: Sequence[bool], baseline: Sequence[bool], alpha: float) -> _Test:
+    sign = _orientation(metric)
+    good_now = [v if sign > 0 else not v for v in current]
+    good_before = [v if sign > 0 else not v for v in baseline]
+    pairs = list(zip(good_before, good_now))
+    table = PairedTable(a=pairs.count((True, True)), b=pairs.count((True, False)), c=pairs.count((False, True)),
+                        d=pairs.count((False, False)))
+    low, high = newcombe_paired_interval(table, 1 - 2 * alpha)
+    n = table.n
+    return _Test(metric, sum(baseline) / n, sum(current) / n, table.delta, low, high, mcnemar_midp_worse(table),
+                 True, (table.b + table.c) / n, table.b, table.c, min_detectable_drop_paired(table, alpha))
+
+
+def _paired_numeric(metric: str, current: Sequence[float], baseline: Sequence[float], alpha: float) -> _Test:
+    sign = _orientation(metric)
+    good_now, good_before = [sign * v for v in current], [sign * v for v in baseline]
+    delta, low, high = paired_bootstrap_interval(good_before, good_now, 1 - 2 * alpha, seed=BOOTSTRAP_SEED)
+    differences = [a - b for a, b in zip(good_now, good_before)]
+    mean = sum(differences) / len(differences)
+    spread = sum((d - mean) ** 2 for d in differences) / max(len(differences) - 1, 1)
+    return _Test(metric, sum(baseline) / len(baseline), sum(current) / len(current), delta, low, high,
+                 wilcoxon_worse(good_before, good_now), True, spread)
+
+
+def _unpaired_rate(metric: str, current: MetricValue, baseline: MetricValue, alpha: float) -> _Test:
+    sign = _orientation(metric)
+    n_now, n_before = current.n, baseline.n
+    good_now = round((current.value if sign > 0 else 1 - current.value) * n_now)
+    good_before = round((baseline.value if sign > 0 else 1 - baseline.value) * n_before)
+    low, high = newcombe_hybrid_interval(good_now, n_now, good_before, n_before, 1 - 2 * alpha)
+    p_now, p_before = good_now / n_now, good_before / n_before
+    spread = p_now * (1 - p_now) + p_before * (1 - p_before)
+    return _Test(metric, baseline.value, current.value, p_now - p_before, low, high,
+                 two_proportion_z_worse(good_now, n_now, good_before, n_before), False, spread,
+                 min_detectable_drop=min_detectable_drop_unpaired(p_before, n_now, n_before, alpha))
+
+
+def _points(value: float) -> str:
+    return f"{value * 100:.1f} points"
+
+
+def _margin(value: float) -> str:
+    return f"{value * 100:g}-point margin"
+
+
+def _decide(test: _Test, p_adjusted: float, margin: float, alpha: float) -> MetricComparison:
+    sign = _orientation(test.metric)
+    if test.good_low > -margin:
+        label = PASS
+        if test.good_delta < 0 and p_adjusted < alpha:
+            verdict = f"significant drop of {_points(-test.good_delta)}, within the {_margin(margin)}"
+        elif test.good_low > 0:
+            verdict = f"improved by {_points(test.good_delta)} (significant)"
+        else:
+            verdict = f"within the {_margin(margin)}"
+        needed = None
+    else:
+        label = CONFIRMED if p_adjusted < alpha else INCONCLUSIVE
+        distance = test.good_delta + margin if test.good_delta > -margin else -test.good_delta
+        needed = cases_needed(test.spread, distance, alpha) if label == INCONCLUSIVE else None
+        if label == CONFIRMED:
+            broke = f" ({test.b} cases broke, {test.c} fixed)" if test.b is not None else ""
+            verdict = f"confirmed regression{broke}"
+        else:
+            verdict = f"inconclusive: cannot rule out a drop of more than {_points(margin)}"
+            verdict += f"; about {needed} cases would decide it" if needed else ""
+    low, high = (test.good_low, test.good_high) if sign > 0 else (-test.good_high, -test.good_low)
+    return MetricComparison(
+        metric=test.metric, baseline=test.baseline, current=test.current, delta=sign * test.good_delta,
+        lower_bound=low, upper_bound=high, p_value=test.p_value, p_adjusted=p_adjusted, label=label,
+        paired=test.paired, margin=margin, verdict=verdict, b=test.b, c=test.c,
+        min_detectable_drop=test.min_detectable_drop, cases_needed=needed,
+    )
+
+
+def _per_case(cases: Sequence[CaseResult], baseline_cases: Mapping[str, Mapping[str, Any]],
+              metric: str) -> tuple[list[Any], list[Any]]:
+    """Aligned (current, baseline) per-case values of a metric over the cases both runs have it for."""
+    current, before = [], []
+    for case in cases:
+        old = baseline_cases.get(case.id, {})
+        if metric in case.checks and metric in old:
+            current.append(case.checks[metric])
+            before.append(old[metric])
+    return current, before
+
+
+def _test_metric(metric: str, cases: Sequence[CaseResult], metrics: Mapping[str, MetricValue], baseline: Baseline,
+                 paired: bool, alpha: float) -> tuple[_Test | None, str | None]:
+    """The comparison of one metric, or None with the reason it cannot be compared."""
+    if metric not in metrics:
+        return None, f"`{metric}` not compared: this run did not compute it"
+    if paired and baseline.cases is not None:
+        current, before = _per_case(cases, baseline.cases, metric)
+        if current and all(isinstance(v, bool) for v in current + before):
+            return _paired_binary(metric, current, before, alpha), None
+        if len(current) >= 2:
+            return _paired_numeric(metric, [float(v) for v in current], [float(v) for v in before], alpha), None
+    if metric not in baseline.metrics:
+        return None, f"`{metric}` not compared: the baseline has no value for it"
+    if not metric_definition(metric).is_rate:
+        return None, f"`{metric}` not compared: without per-case values only rates can be compared"
+    old = baseline.metrics[metric]
+    if old.n < 1:
+        old = MetricValue(metric, old.value, metrics[metric].n)
+    return _unpaired_rate(metric, metrics[metric], old, alpha), None
+
+
+def environment_warnings(baseline: Baseline, fingerprint: Mapping[str, Any]) -> list[str]:
+    """A warning for each fingerprint or environment difference that keeps the pairing but may shift results."""
+    warnings = []
+    current = fingerprint.get("environment", {})
+    for key in ENVIRONMENT_KEYS:
+        if key in baseline.environment and baseline.environment.get(key) != current.get(key):
+            warnings.append(f"environment differs from the baseline's: {key} {baseline.environment.get(key)!r} → "
+                            f"{current.get(key)!r}")
+    now = {"schema": fingerprint.get("schema"), "prompt": fingerprint.get("prompt"),
+           "config": fingerprint.get("config", {}).get("sha256")}
+    for key, value in now.items():
+        if key in baseline.fingerprint and baseline.fingerprint[key] != value:
+            warnings.append(f"the {key} differs from the baseline's; results may shift for that reason alone")
+    return warnings
+
+
+def _flipped(cases: Sequence[CaseResult], baseline: Baseline, broke: bool) -> list[dict[str, Any]]:
+    if baseline.cases is None:
+        return []
+    rows = []
+    for case in cases:
+        before = baseline.cases.get(case.id, {}).get("accuracy")
+        now = case.checks.get("accuracy")
+        if isinstance(before, bool) and isinstance(now, bool) and before != now and before is broke:
+            rows.append({"id": case.id, "input": case.input, "expected": case.expected, "output": case.output,
+                         "expected_action": case.expected_action})
+    return rows
+
+
+def run_comparison(
+    cases: Sequence[CaseResult], metrics: Mapping[str, MetricValue], baseline: Baseline, settings: RegressionConfig,
+    fingerprint: Mapping[str, Any],
+) -> StageResult:
+    started = time.perf_counter()
+    warnings = []
+    paired = baseline.cases is not None and baseline.fingerprint.get("benchmark") == fingerprint["benchmark"]["sha256"]
+    if baseline.cases is None:
+        warnings.append("the baseline holds aggregate rates only: the comparison is unpaired and weaker")
+        if not baseline.n_given:
+            warnings.append("the baseline gives no 'n': the candidate's number of cases is assumed")
+    elif not paired:
+        warnings.append("the baseline was made on a different benchmark: the comparison is unpaired and weaker")
+    warnings += environment_warnings(baseline, fingerprint)
+    tests = []
+    for metric in settings.metrics:
+        test, reason = _test_metric(metric, cases, metrics, baseline, paired, settings.alpha)
+        if test is None:
+            warnings.append(str(reason))
+        else:
+            tests.append(test)
+    adjusted = holm_adjust([t.p_value for t in tests])
+    default_margin = -settings.threshold
+    results = [_decide(t, p, float(settings.margins.get(t.metric, default_margin)), settings.alpha)
+               for t, p in zip(tests, adjusted)]
+    table = {f"{r.metric}_vs_baseline": MetricValue(f"{r.metric}_vs_baseline", r.delta, metrics[r.metric].n,
+                                                    r.lower_bound, r.upper_bound) for r in results}
+    failures = sum(1 for r in results if r.label != PASS)
+    n = len(results)
+    table["regression_failures"] = MetricValue("regression_failures", failures, n)
+    table["confirmed_regressions"] = MetricValue("confirmed_regressions",
+                                                 sum(1 for r in results if r.label == CONFIRMED), n)
+    details = {
+        "baseline": {"source": baseline.source, "commit": baseline.commit, "created_at": baseline.created_at},
+        "paired": paired,
+        "alpha": settings.alpha,
+        "metrics": [asdict(r) for r in results],
+        "flipped_cases": _flipped(cases, baseline, broke=True),
+        "fixed_cases": _flipped(cases, baseline, broke=False),
+        "warnings": warnings,
+    }
+    status = PASSED if failures == 0 else FAILED
+    return StageResult(STAGE, status, time.perf_counter() - started, table, details=details)
