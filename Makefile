@@ -11,7 +11,7 @@ install:
 
 demo: install
 	$(PYTHON) -m evaluator run --model examples/models/task-api-v2 --benchmark examples/task_api/benchmark.jsonl \
-		--config examples/config.yaml --output-dir taskeval-report
+		--config examples/config.yaml --baseline examples/baselines/task-api-v1.json --output-dir taskeval-report
 
 lint:
 	$(PYTHON) -m ruff check evaluator tests examples

@@ -7,6 +7,7 @@ bounds are turned back into the metric's own units.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -19,7 +20,6 @@ from evaluator.results import FAILED, PASSED, StageResult
 from evaluator.scoring import CaseResult
 from evaluator.stats import (
     PairedTable,
-    cases_needed,
     holm_adjust,
     mcnemar_midp_worse,
     min_detectable_drop_paired,
@@ -82,8 +82,8 @@ class _Test:
     good_high: float
     p_value: float
     paired: bool
-    spread: float
-    """Per-case variance of the good-scale difference, for the cases-needed estimate."""
+    n: int
+    """Cases compared (the candidate's)."""
     b: int | None = None
     c: int | None = None
     min_detectable_drop: float | None = None
@@ -103,18 +103,15 @@ def _paired_binary(metric: str, current: Sequence[bool], baseline: Sequence[bool
     low, high = newcombe_paired_interval(table, 1 - 2 * alpha)
     n = table.n
     return _Test(metric, sum(baseline) / n, sum(current) / n, table.delta, low, high, mcnemar_midp_worse(table),
-                 True, (table.b + table.c) / n, table.b, table.c, min_detectable_drop_paired(table, alpha))
+                 True, n, table.b, table.c, min_detectable_drop_paired(table, alpha))
 
 
 def _paired_numeric(metric: str, current: Sequence[float], baseline: Sequence[float], alpha: float) -> _Test:
     sign = _orientation(metric)
     good_now, good_before = [sign * v for v in current], [sign * v for v in baseline]
     delta, low, high = paired_bootstrap_interval(good_before, good_now, 1 - 2 * alpha, seed=BOOTSTRAP_SEED)
-    differences = [a - b for a, b in zip(good_now, good_before)]
-    mean = sum(differences) / len(differences)
-    spread = sum((d - mean) ** 2 for d in differences) / max(len(differences) - 1, 1)
     return _Test(metric, sum(baseline) / len(baseline), sum(current) / len(current), delta, low, high,
-                 wilcoxon_worse(good_before, good_now), True, spread)
+                 wilcoxon_worse(good_before, good_now), True, len(current))
 
 
 def _unpaired_rate(metric: str, current: MetricValue, baseline: MetricValue, alpha: float) -> _Test:
@@ -124,9 +121,8 @@ def _unpaired_rate(metric: str, current: MetricValue, baseline: MetricValue, alp
     good_before = round((baseline.value if sign > 0 else 1 - baseline.value) * n_before)
     low, high = newcombe_hybrid_interval(good_now, n_now, good_before, n_before, 1 - 2 * alpha)
     p_now, p_before = good_now / n_now, good_before / n_before
-    spread = p_now * (1 - p_now) + p_before * (1 - p_before)
     return _Test(metric, baseline.value, current.value, p_now - p_before, low, high,
-                 two_proportion_z_worse(good_now, n_now, good_before, n_before), False, spread,
+                 two_proportion_z_worse(good_now, n_now, good_before, n_before), False, n_now,
                  min_detectable_drop=min_detectable_drop_unpaired(p_before, n_now, n_before, alpha))
 
 
@@ -136,6 +132,17 @@ def _points(value: float) -> str:
 
 def _margin(value: float) -> str:
     return f"{value * 100:g}-point margin"
+
+
+def _cases_needed(test: _Test, margin: float) -> int | None:
+    """About how many cases would decide an inconclusive verdict: the bound's distance from the estimate shrinks
+    as 1/√n, so n' = n · (current distance / distance that decides)². The deciding distance is the room between
+    the estimate and −δ (to pass) or, when the estimate is already past −δ, the estimate itself (to confirm)."""
+    width = test.good_delta - test.good_low
+    room = test.good_delta + margin if test.good_delta > -margin else -test.good_delta
+    if width <= 0 or room <= 0:
+        return None
+    return math.ceil(test.n * (width / room) ** 2)
 
 
 def _decide(test: _Test, p_adjusted: float, margin: float, alpha: float) -> MetricComparison:
@@ -151,8 +158,7 @@ def _decide(test: _Test, p_adjusted: float, margin: float, alpha: float) -> Metr
         needed = None
     else:
         label = CONFIRMED if p_adjusted < alpha else INCONCLUSIVE
-        distance = test.good_delta + margin if test.good_delta > -margin else -test.good_delta
-        needed = cases_needed(test.spread, distance, alpha) if label == INCONCLUSIVE else None
+        needed = _cases_needed(test, margin) if label == INCONCLUSIVE else None
         if label == CONFIRMED:
             broke = f" ({test.b} cases broke, {test.c} fixed)" if test.b is not None else ""
             verdict = f"confirmed regression{broke}"

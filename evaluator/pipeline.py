@@ -16,6 +16,7 @@ from evaluator.config import Config, GateConfig, RegressionConfig, load_config
 from evaluator.environment import library_versions
 from evaluator.errors import TaskevalError
 from evaluator.gates import decide, evaluate_gates
+from evaluator.generation import huggingface, predictions  # noqa: F401  (register the backends; light imports)
 from evaluator.generation.base import BACKENDS, Backend
 from evaluator.generation.cache import OutputCache
 from evaluator.metrics import METRICS, MetricValue
@@ -45,8 +46,6 @@ def make_backend(options: RunOptions, config: Config, all_cases: list[Case]) -> 
         return BACKENDS.get("predictions")(options.predictions, [c.id for c in all_cases])
     if options.model is None:
         raise TaskevalError("nothing to evaluate: give --model DIR or --predictions FILE")
-    import evaluator.generation.huggingface  # noqa: F401  (registers the backend; imports torch)
-
     return BACKENDS.get("huggingface")(options.model, config.generation, options.device)
 
 

@@ -134,14 +134,6 @@ def min_detectable_drop_unpaired(rate: float, n_candidate: int, n_baseline: int,
         p * (1 - p) * (1 / n_candidate + 1 / n_baseline))
 
 
-def cases_needed(psi: float, distance: float, alpha: float) -> int | None:
-    """Cases for a one-sided bound at `alpha` to move `distance` away from the estimate, with discordance ψ:
-    n = z₁₋α² ψ / distance²; None when the distance is 0."""
-    if distance <= 0:
-        return None
-    return math.ceil(z_value(1 - 2 * alpha) ** 2 * max(psi, 1e-12) / distance**2)
-
-
 def paired_bootstrap_interval(
     baseline: list[float], candidate: list[float], confidence: float, seed: int = 0, resamples: int = 2000
 ) -> tuple[float, float, float]:

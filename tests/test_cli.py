@@ -15,6 +15,7 @@ from tests.helpers import BENCHMARK, EXAMPLES, ROOT, benchmark_rows, write_jsonl
 
 CONFIG = EXAMPLES / "config.yaml"
 MODELS = EXAMPLES / "models"
+SHIPPED_BASELINE = EXAMPLES / "baselines" / "task-api-v1.json"
 
 
 @pytest.fixture(autouse=True)
@@ -154,10 +155,14 @@ def hand_count(report: dict) -> dict[str, float]:
 def test_end_to_end_candidate_deploys_and_a_warm_cache_gives_the_same_outputs(tmp_path: Path) -> None:
     config = config_with_cache(tmp_path)
     args = ["run", "--model", str(MODELS / "task-api-v2"), "--benchmark", str(BENCHMARK), "--config", str(config),
-            "--quiet"]
+            "--baseline", str(SHIPPED_BASELINE), "--quiet"]
     assert main([*args, "--output-dir", str(tmp_path / "cold")]) == 0
     cold = json.loads((tmp_path / "cold" / "report.json").read_text())
     assert cold["metrics"]["accuracy"]["value"] >= 0.90 and cold["metrics"]["json_valid_rate"]["value"] >= 0.97
+    accuracy = next(r for r in cold["comparison"]["metrics"] if r["metric"] == "accuracy")
+    assert cold["comparison"]["paired"] and accuracy["label"] == "pass" and accuracy["lower_bound"] > 0
+    assert accuracy["delta"] == pytest.approx(cold["metrics"]["accuracy"]["value"] - 0.924)
+    assert {g["name"]: g["passed"] for g in cold["gates"]}["no_regression"] is True
     for name, value in hand_count(cold).items():
         assert cold["metrics"][name]["value"] == pytest.approx(value), name
     assert main([*args, "--output-dir", str(tmp_path / "warm")]) == 0
@@ -169,12 +174,16 @@ def test_end_to_end_candidate_deploys_and_a_warm_cache_gives_the_same_outputs(tm
 def test_end_to_end_regressed_model_blocks_with_the_failed_gate_explained(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code = main(["run", "--model", str(MODELS / "task-api-v2-regressed"), "--benchmark", str(BENCHMARK),
-                 "--config", str(CONFIG), "--output-dir", str(out), "--no-cache", "--quiet"])
+                 "--config", str(CONFIG), "--baseline", str(SHIPPED_BASELINE), "--output-dir", str(out), "--no-cache",
+                 "--quiet"])
     assert code == 1
     report = json.loads((out / "report.json").read_text())
     blocking_failed = [g for g in report["gates"] if g["gate_type"] == "blocking" and g["passed"] is False]
     assert blocking_failed
+    accuracy = next(r for r in report["comparison"]["metrics"] if r["metric"] == "accuracy")
+    assert accuracy["label"] == "confirmed_regression" and accuracy["b"] > accuracy["c"]
     markdown = (out / "report.md").read_text()
+    assert "### Against production" in markdown and "confirmed regression" in markdown
     assert markdown.startswith("## ❌ taskeval: BLOCK")
     assert "### What to look at" in markdown and "failing cases; most from" in markdown
 
@@ -189,3 +198,14 @@ def test_outputs_do_not_depend_on_the_batch_size() -> None:
     many = HuggingFaceBackend(MODELS / "task-api-v2", GenerationSettings(batch_size=32), "cpu").generate(cases)
     assert [g.output for g in one] == [g.output for g in many]
     assert [g.completion_tokens for g in one] == [g.completion_tokens for g in many]
+
+
+def test_a_and_a_the_production_model_against_its_own_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main(["run", "--model", str(MODELS / "task-api-v1"), "--benchmark", str(BENCHMARK), "--config",
+                 str(CONFIG), "--baseline", str(SHIPPED_BASELINE), "--output-dir", str(out), "--no-cache", "--quiet"])
+    report = json.loads((out / "report.json").read_text())
+    assert code == 0
+    for row in report["comparison"]["metrics"]:
+        assert row["delta"] == 0 and row["b"] == row["c"] == 0 and row["label"] == "pass", row
+    assert report["comparison"]["flipped_cases"] == [] and report["comparison"]["warnings"] == []

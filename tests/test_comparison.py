@@ -1,0 +1,145 @@
+"""Stage 3 on constructed runs: verdicts that match the numbers, pairing, warnings."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from evaluator.baseline import Baseline
+from evaluator.comparison import CONFIRMED, INCONCLUSIVE, PASS, run_comparison
+from evaluator.config import RegressionConfig
+from evaluator.metrics import MetricValue
+from evaluator.scoring import CaseResult, aggregate_checks
+from tests.helpers import scored
+
+RIGHT = '{"action":"get_task","task_id":1}'
+EXPECTED = {"action": "get_task", "task_id": 1}
+FINGERPRINT = {"benchmark": {"sha256": "bench"}, "config": {"sha256": "cfg"}, "schema": "s", "prompt": "p",
+               "environment": {"device": "cpu", "torch": "2.13.0"}}
+
+
+def run_of(correct: list[bool]) -> list[CaseResult]:
+    template = {True: scored(EXPECTED, RIGHT), False: scored(EXPECTED, '{"action":"get_task","task_id":2}')}
+    return [replace(template[ok], id=f"case-{i}") for i, ok in enumerate(correct)]
+
+
+def baseline_of(results: list[CaseResult], **overrides: Any) -> Baseline:
+    fields: dict[str, Any] = {
+        "source": "baseline.json", "metrics": aggregate_checks(results),
+        "cases": {r.id: r.checks for r in results}, "fingerprint": {"benchmark": "bench", "config": "cfg",
+                                                                    "schema": "s", "prompt": "p"},
+        "environment": {"device": "cpu", "torch": "2.13.0"},
+    }
+    return Baseline(**{**fields, **overrides})
+
+
+def compare(current: list[CaseResult], baseline: Baseline, **settings: Any) -> dict[str, Any]:
+    config = RegressionConfig(**{"metrics": ["accuracy", "json_valid_rate"], **settings})
+    stage = run_comparison(current, aggregate_checks(current), baseline, config, FINGERPRINT)
+    rows = {row["metric"]: row for row in stage.details["metrics"]}
+    return {"stage": stage, "rows": rows, **stage.details}
+
+
+def flips(n: int, right_before: int, broke: int, fixed: int, seed: int = 0) -> tuple[list[bool], list[bool]]:
+    """Baseline and candidate outcomes with exactly `broke` regressions and `fixed` fixes."""
+    before = [i < right_before for i in range(n)]
+    now = list(before)
+    right = [i for i in range(n) if before[i]]
+    wrong = [i for i in range(n) if not before[i]]
+    rng = random.Random(seed)
+    for i in rng.sample(right, broke):
+        now[i] = False
+    for i in rng.sample(wrong, fixed):
+        now[i] = True
+    return before, now
+
+
+def test_a_and_a_same_outputs_pass_with_zero_delta() -> None:
+    runs = run_of([i % 10 != 0 for i in range(500)])
+    result = compare(runs, baseline_of(runs))
+    row = result["rows"]["accuracy"]
+    assert row["label"] == PASS and row["delta"] == 0 and row["p_value"] == 1.0
+    assert row["b"] == row["c"] == 0 and result["paired"]
+    assert result["stage"].metrics["regression_failures"].value == 0
+    assert result["warnings"] == []
+
+
+def test_losing_5_points_on_500_cases_is_a_confirmed_regression() -> None:
+    before, now = flips(500, right_before=450, broke=30, fixed=5)
+    result = compare(run_of(now), baseline_of(run_of(before)))
+    row = result["rows"]["accuracy"]
+    assert row["delta"] == pytest.approx(-0.05)
+    assert (row["b"], row["c"]) == (30, 5)
+    assert row["label"] == CONFIRMED and row["p_adjusted"] < 0.05 and row["upper_bound"] < 0
+    assert "30 cases broke, 5 fixed" in row["verdict"]
+    assert result["stage"].metrics["regression_failures"].value == 1
+    assert result["stage"].metrics["confirmed_regressions"].value == 1
+    assert len(result["flipped_cases"]) == 30 and len(result["fixed_cases"]) == 5
+
+
+def test_a_4_point_drop_on_50_cases_is_inconclusive_with_the_cases_needed() -> None:
+    before, now = flips(50, right_before=45, broke=3, fixed=1)
+    row = compare(run_of(now), baseline_of(run_of(before)))["rows"]["accuracy"]
+    assert row["delta"] == pytest.approx(-0.04)
+    assert row["label"] == INCONCLUSIVE and row["lower_bound"] < -0.05
+    assert row["cases_needed"] and row["cases_needed"] > 50
+    assert f"about {row['cases_needed']} cases" in row["verdict"]
+
+
+def test_a_significant_drop_within_the_margin_passes_and_says_so() -> None:
+    before, now = flips(5000, right_before=4500, broke=60, fixed=0)
+    row = compare(run_of(now), baseline_of(run_of(before)))["rows"]["accuracy"]
+    assert row["label"] == PASS and row["p_adjusted"] < 0.05
+    assert row["verdict"].startswith("significant drop of 1.2 points, within the 5-point margin")
+
+
+def test_per_metric_margin_overrides_the_threshold() -> None:
+    before, now = flips(500, right_before=450, broke=15, fixed=5)
+    assert compare(run_of(now), baseline_of(run_of(before)))["rows"]["accuracy"]["label"] == PASS
+    strict = compare(run_of(now), baseline_of(run_of(before)), margins={"accuracy": 0.005})["rows"]["accuracy"]
+    assert strict["label"] != PASS and strict["margin"] == 0.005
+
+
+def test_lower_is_better_metric_fails_when_it_rises() -> None:
+    before = [False] * 500
+    now = [i < 40 for i in range(500)]
+    base = run_of([True] * 500)
+    current = [replace(c, checks={**c.checks, "truncated_rate": t}) for c, t in zip(run_of([True] * 500), now)]
+    old = [replace(c, checks={**c.checks, "truncated_rate": t}) for c, t in zip(base, before)]
+    result = compare(current, baseline_of(old), metrics=["truncated_rate"])
+    row = result["rows"]["truncated_rate"]
+    assert row["delta"] == pytest.approx(0.08) and row["lower_bound"] > 0
+    assert row["label"] == CONFIRMED and (row["b"], row["c"]) == (40, 0)
+
+
+def test_flat_baseline_is_compared_unpaired_with_warnings() -> None:
+    current = run_of([i < 410 for i in range(500)])
+    flat = Baseline("flat.json", {"accuracy": MetricValue("accuracy", 0.87, 0)}, None, n_given=False)
+    result = compare(current, flat)
+    row = result["rows"]["accuracy"]
+    assert not row["paired"] and row["b"] is None
+    assert row["delta"] == pytest.approx(0.82 - 0.87)
+    assert any("unpaired" in w for w in result["warnings"])
+    assert any("no 'n'" in w for w in result["warnings"])
+    assert any("json_valid_rate" in w and "no value" in w for w in result["warnings"])
+
+
+def test_different_benchmark_is_unpaired_and_environment_differences_are_named() -> None:
+    runs = run_of([True] * 100)
+    other = baseline_of(runs, fingerprint={"benchmark": "other", "config": "changed", "schema": "s", "prompt": "p"},
+                        environment={"device": "cuda", "torch": "2.13.0"})
+    result = compare(runs, other)
+    assert not result["paired"] and not result["rows"]["accuracy"]["paired"]
+    assert any("different benchmark" in w for w in result["warnings"])
+    assert any("device 'cuda' → 'cpu'" in w for w in result["warnings"])
+    assert any("the config differs" in w for w in result["warnings"])
+
+
+def test_numeric_metric_is_compared_paired_by_bootstrap() -> None:
+    before = run_of([True] * 60)
+    now = [replace(c, checks={**c.checks, "field_accuracy": 0.0 if i < 30 else 1.0}) for i, c in enumerate(before)]
+    row = compare(now, baseline_of(before), metrics=["field_accuracy"])["rows"]["field_accuracy"]
+    assert row["paired"] and row["delta"] == pytest.approx(-0.5) and row["label"] == CONFIRMED
