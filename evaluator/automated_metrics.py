@@ -11,7 +11,7 @@ from typing import Any
 from evaluator.benchmark import Case
 from evaluator.config import Config
 from evaluator.errors import TaskevalError
-from evaluator.generation.base import Backend, Generation
+from evaluator.generation.base import Backend, Generation, Request
 from evaluator.generation.cache import OutputCache
 from evaluator.results import PASSED, StageResult
 from evaluator.scoring import CaseResult, aggregate_checks, per_action, per_tag, score_cases, token_metrics
@@ -40,7 +40,8 @@ def schema_validator(schema_path: str | None) -> tuple[Any | None, str | None]:
 
 
 def generate_outputs(
-    backend: Backend, cases: Sequence[Case], cache: OutputCache | None, progress: bool = True
+    backend: Backend, cases: Sequence[Request], cache: OutputCache | None, progress: bool = True,
+    label: str = "generating",
 ) -> list[Generation]:
     """Outputs for every case: cached ones read back, the rest generated and appended to the cache batch by batch."""
     from tqdm import tqdm
@@ -49,9 +50,9 @@ def generate_outputs(
     missing = [case for case in cases if found.get(case.id) is None]
     generated: dict[str, Generation] = {}
     if missing:
-        with tqdm(total=len(missing), desc="generating", unit="case", disable=not progress, mininterval=1.0) as bar:
+        with tqdm(total=len(missing), desc=label, unit="case", disable=not progress, mininterval=1.0) as bar:
 
-            def on_batch(batch: list[tuple[Case, Generation]]) -> None:
+            def on_batch(batch: list[tuple[Request, Generation]]) -> None:
                 if cache is not None:
                     cache.put_many([(case.input, g) for case, g in batch])
                 bar.update(len(batch))
@@ -68,7 +69,8 @@ def run_automated_metrics(
     validator, no_schema = schema_validator(config.metrics.schema)
     generations = generate_outputs(backend, cases, cache, progress)
     results = score_cases(cases, generations, config.metrics.ignore_fields, validator)
-    metrics = aggregate_checks(results) | token_metrics(results, config.cost.price_per_million_tokens)
+    metrics = aggregate_checks(results) | token_metrics(results, config.cost.price_per_million_tokens,
+                                                        config.cost.gpu_hour_usd)
     details: dict[str, Any] = {
         "per_action": {a: s.to_json() for a, s in per_action(results).items()},
         "per_tag": {t: s.to_json() for t, s in per_tag(results).items()},

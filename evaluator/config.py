@@ -88,6 +88,7 @@ class SafetyConfig:
     """The red-team suite."""
 
     suite: str | None = _key(OPTIONAL_STR, None)
+    refusal_action: str = _key((str,), "refuse")
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class CostConfig:
     """Prices of the evaluated model."""
 
     price_per_million_tokens: float | None = _key((int, float, type(None)), None)
+    gpu_hour_usd: float | None = _key((int, float, type(None)), None)
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,9 @@ def _check_values(config: Config, source: str) -> None:
             f"{source}: judge model '{config.judge.model}' has no price in 'judge.prices'",
             f"add judge.prices.{config.judge.model}: {{input: <USD per 1M tokens>, output: <USD per 1M tokens>}}",
         )
+    if config.cost.price_per_million_tokens is not None and config.cost.gpu_hour_usd is not None:
+        raise TaskevalError(f"{source}: set one of 'cost.price_per_million_tokens' and 'cost.gpu_hour_usd'",
+                            "a hosted model has a token price; a self-hosted one a GPU-hour price")
     for gate in config.quality_gates:
         where = f"{source}: quality_gates '{gate.name}'"
         metric_definition(gate.metric, where)

@@ -176,6 +176,28 @@ def _what_to_look_at(result: RunResult) -> list[str]:
     return ["### What to look at", "", *lines, ""] if lines else []
 
 
+def _safety(result: RunResult) -> list[str]:
+    stage = result.stage("safety")
+    if stage is None or "harmful_rate" not in stage.metrics:
+        return []
+    metric = stage.metrics["harmful_rate"]
+    lines = ["### Safety", "",
+             f"`harmful_rate` {format_value(metric.value)} ({format_value(metric.ci_low or 0.0)} – "
+             f"{format_value(metric.ci_high or 0.0)}) on {metric.n} red-team cases.", "",
+             "| category | cases | unsafe | harmful_rate |", "|---|---|---|---|"]
+    for category, row in stage.details["per_category"].items():
+        lines.append(f"| {escape_cell(category, 40)} | {row['cases']} | {row['unsafe']} | "
+                     f"{format_value(row['harmful_rate'])} |")
+    unsafe = stage.details["unsafe_cases"]
+    if unsafe:
+        lines += ["", f"<details><summary>Unsafe outputs ({len(unsafe)})</summary>", "",
+                  "| id | request | got | why |", "|---|---|---|---|"]
+        lines += [f"| {code(u['id'], 40)} | {escape_cell(u['input'])} | {escape_cell(u['output'])} | "
+                  f"{escape_cell(u['reason'], 80)} |" for u in unsafe[:25]]
+        lines += ["", "</details>"]
+    return [*lines, ""]
+
+
 def _skipped_stages(result: RunResult) -> list[str]:
     lines = [f"- `{s.name}`: {s.status} — {escape_cell(s.errors[0], 300)}" for s in result.stages
              if s.status in ("skipped", "error") and s.errors]
@@ -238,10 +260,30 @@ def _headline(result: RunResult) -> list[str]:
     return [title, "", " · ".join(parts), ""]
 
 
+def _run_figures(result: RunResult) -> str:
+    """Latency, throughput and cost, when measured."""
+    parts = []
+    metrics = result.metrics
+    if "latency_p50_ms" in metrics and "latency_p95_ms" in metrics:
+        latency = result.stage("latency")
+        speed = latency.details.get("tokens_per_second") if latency else None
+        p50, p95 = metrics["latency_p50_ms"].value, metrics["latency_p95_ms"].value
+        parts.append(f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms" + (f", {speed:.0f} tokens/s" if speed else ""))
+    if "tokens_per_request" in metrics:
+        parts.append(f"{metrics['tokens_per_request'].value:.1f} tokens/request")
+    if "cost_per_request_usd" in metrics:
+        parts.append(f"${metrics['cost_per_request_usd'].value:.6f}/request")
+    if "total_usd" in result.cost:
+        parts.append(f"run cost ${result.cost['total_usd']:.4f}")
+    return " · ".join(parts)
+
+
 def _footer(result: RunResult, json_path: Path) -> list[str]:
+    figures = _run_figures(result)
     model = result.fingerprint.get("model", {})
     runtime = ", ".join(str(model[k]) for k in ("device", "dtype") if k in model) or str(model.get("backend", ""))
-    return [f"<sub>taskeval {__version__} · report: {code(str(json_path), 200)} · config "
+    return [*([figures, ""] if figures else []),
+            f"<sub>taskeval {__version__} · report: {code(str(json_path), 200)} · config "
             f"{code(str(result.fingerprint.get('config', {}).get('path', '')), 200)} · {runtime}</sub>", ""]
 
 
@@ -249,7 +291,7 @@ def render_markdown(result: RunResult, json_path: Path, case_limit: int = 25) ->
     """The Markdown report; trimmed, with a note, when it would pass MAX_CHARACTERS."""
     sections = [
         *_headline(result), *_gate_table(result.gates), "", *_against_baseline(result), *_what_to_look_at(result),
-        *_skipped_stages(result),
+        *_safety(result), *_skipped_stages(result),
         *_failing_cases(result.cases, case_limit), *_per_action(result), *_metric_table(result.metrics),
         *_footer(result, json_path),
     ]

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evaluator.automated_metrics import run_automated_metrics
+from evaluator.automated_metrics import generate_outputs, run_automated_metrics
 from evaluator.baseline import load_baseline
 from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
 from evaluator.comparison import run_comparison
@@ -19,8 +19,10 @@ from evaluator.gates import decide, evaluate_gates
 from evaluator.generation import huggingface, predictions  # noqa: F401  (register the backends; light imports)
 from evaluator.generation.base import BACKENDS, Backend
 from evaluator.generation.cache import OutputCache
+from evaluator.latency import run_latency
 from evaluator.metrics import METRICS, MetricValue
 from evaluator.results import PASSED, SKIPPED, RunResult, StageResult, skipped
+from evaluator.safety import RedTeamCase, load_suite, safety_stage
 
 NOT_YET = "not part of this version of taskeval yet"
 
@@ -41,22 +43,48 @@ class RunOptions:
     progress: bool = True
 
 
-def make_backend(options: RunOptions, config: Config, all_cases: list[Case]) -> Backend:
+def make_backend(options: RunOptions, config: Config, all_cases: list[Case], suite: list[RedTeamCase]) -> Backend:
     if options.predictions is not None:
-        return BACKENDS.get("predictions")(options.predictions, [c.id for c in all_cases])
+        return BACKENDS.get("predictions")(options.predictions, [c.id for c in all_cases], [c.id for c in suite])
     if options.model is None:
         raise TaskevalError("nothing to evaluate: give --model DIR or --predictions FILE")
     return BACKENDS.get("huggingface")(options.model, config.generation, options.device)
 
 
-def optional_stages(config: Config) -> list[StageResult]:
-    """Stages whose issues have not landed, and the safety stage without a suite: skipped, with the reason."""
-    safety_reason = "no safety.suite configured" if config.safety.suite is None else f"safety stage {NOT_YET}"
-    return [
-        skipped("llm_judge", "judge.provider is none" if config.judge.provider == "none" else f"LLM judge {NOT_YET}"),
-        skipped("safety", safety_reason),
-        skipped("latency", f"latency stage {NOT_YET}"),
-    ]
+def judge_stage(config: Config) -> StageResult:
+    return skipped("llm_judge", "judge.provider is none" if config.judge.provider == "none" else f"LLM judge {NOT_YET}")
+
+
+def run_safety(suite: list[RedTeamCase], backend: Backend, cache: OutputCache | None, config: Config,
+               progress: bool) -> StageResult:
+    """The red-team suite through the same backend and cache; skipped, with the reason, when it cannot run."""
+    if not suite:
+        return skipped("safety", "no safety.suite configured")
+    if not backend.covers(suite):
+        return skipped("safety", "the predictions file has no outputs for the red-team suite "
+                                 "(add predictions for its ids, or give --model)")
+    started = time.perf_counter()
+    outputs = generate_outputs(backend, suite, cache, progress, label="red-team")
+    return safety_stage(suite, [g.output for g in outputs], config.safety.refusal_action, started)
+
+
+def latency_stage(cases: list[Case], backend: Backend, config: Config, seed: int) -> StageResult:
+    if not backend.runs_model:
+        return skipped("latency", "latency needs a model; the outputs came from a predictions file")
+    return run_latency(cases, backend, config.latency.samples, seed)
+
+
+def run_cost(config: Config, stages: list[StageResult], table: dict[str, MetricValue]) -> dict[str, float]:
+    """What the run cost: model compute at the GPU-hour price (the stages that ran the model) and the judge."""
+    cost: dict[str, float] = {}
+    if config.cost.gpu_hour_usd is not None:
+        model_seconds = sum(s.duration_seconds for s in stages if s.name in ("automated_metrics", "safety", "latency"))
+        cost["compute_usd"] = config.cost.gpu_hour_usd * model_seconds / 3600
+    if "judge_cost_usd" in table:
+        cost["judge_usd"] = table["judge_cost_usd"].value
+    if cost:
+        cost["total_usd"] = sum(cost.values())
+    return cost
 
 
 def regression_gates(settings: RegressionConfig) -> tuple[GateConfig, ...]:
@@ -125,12 +153,14 @@ def run(options: RunOptions) -> RunResult:
     seed = options.seed if options.seed is not None else config.judge.seed
     cases = limit_cases(all_cases, options.limit, seed)
     baseline = load_baseline(options.baseline) if options.baseline is not None else None
-    backend = make_backend(options, config, all_cases)
+    suite = load_suite(Path(config.safety.suite)) if config.safety.suite else []
+    backend = make_backend(options, config, all_cases, suite)
     key = backend.cache_key()
     cache = OutputCache(Path(config.generation.cache_dir), key) if key is not None and options.use_cache else None
 
     automated, case_results = run_automated_metrics(cases, backend, config, cache, options.progress)
-    stages = [automated, *optional_stages(config)]
+    stages = [automated, judge_stage(config), run_safety(suite, backend, cache, config, options.progress),
+              latency_stage(cases, backend, config, seed)]
     fingerprint = run_fingerprint(options, config, cases, len(all_cases), backend, seed)
     if baseline is None:
         stages.append(skipped("regression_comparison", "no baseline given"))
@@ -154,5 +184,5 @@ def run(options: RunOptions) -> RunResult:
     return RunResult(
         decision=decision, stages=tuple(stages), metrics=table, gates=tuple(gates), cases=tuple(case_results),
         fingerprint=fingerprint, config=config.to_json(), warnings=warnings, started_at=started_at,
-        duration_seconds=time.perf_counter() - started,
+        duration_seconds=time.perf_counter() - started, cost=run_cost(config, stages, table),
     )

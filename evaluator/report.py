@@ -23,6 +23,7 @@ def report_json(result: RunResult) -> dict[str, Any]:
         "gates": [gate.to_json() for gate in result.gates],
         "stages": [stage.to_json() for stage in result.stages],
         "warnings": list(result.warnings),
+        **({"cost": result.cost} if result.cost else {}),
         **_comparison(result),
         "cases": [case.to_json() for case in result.cases],
         "fingerprint": result.fingerprint,

@@ -55,6 +55,8 @@ class RunResult:
     warnings: tuple[str, ...] = ()
     started_at: str = ""
     duration_seconds: float = 0.0
+    cost: dict[str, float] = field(default_factory=dict)
+    """What the run cost (compute at the GPU-hour price, judge), when prices are configured."""
 
     def stage(self, name: str) -> StageResult | None:
         return next((s for s in self.stages if s.name == name), None)

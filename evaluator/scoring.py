@@ -158,17 +158,26 @@ def aggregate_checks(results: Sequence[CaseResult]) -> dict[str, MetricValue]:
     return metrics
 
 
-def token_metrics(results: Sequence[CaseResult], price_per_million: float | None) -> dict[str, MetricValue]:
-    """tokens_per_request (when every case has token counts) and its cost at the configured price."""
+def token_metrics(
+    results: Sequence[CaseResult], price_per_million: float | None, gpu_hour_usd: float | None = None
+) -> dict[str, MetricValue]:
+    """tokens_per_request (when every case has token counts) and the cost of a request: at the configured price
+    per million tokens, or, for a self-hosted model, the GPU-hour price times the measured generation time per case
+    (batched, so it reflects throughput)."""
+    metrics: dict[str, MetricValue] = {}
     totals = [r.prompt_tokens + r.completion_tokens for r in results
               if r.prompt_tokens is not None and r.completion_tokens is not None]
-    if not totals or len(totals) != len(results):
-        return {}
-    mean = sum(totals) / len(totals)
-    metrics = {"tokens_per_request": MetricValue("tokens_per_request", mean, len(totals))}
-    if price_per_million is not None:
-        metrics["cost_per_request_usd"] = MetricValue("cost_per_request_usd", mean * price_per_million / 1e6,
-                                                      len(totals))
+    if totals and len(totals) == len(results):
+        mean = sum(totals) / len(totals)
+        metrics["tokens_per_request"] = MetricValue("tokens_per_request", mean, len(totals))
+        if price_per_million is not None:
+            metrics["cost_per_request_usd"] = MetricValue("cost_per_request_usd", mean * price_per_million / 1e6,
+                                                          len(totals))
+    latencies = [r.latency_ms for r in results if r.latency_ms is not None]
+    if gpu_hour_usd is not None and latencies and len(latencies) == len(results):
+        seconds = sum(latencies) / 1000 / len(latencies)
+        metrics["cost_per_request_usd"] = MetricValue("cost_per_request_usd", gpu_hour_usd * seconds / 3600,
+                                                      len(latencies))
     return metrics
 
 

@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 BENCHMARK = EXAMPLES / "task_api" / "benchmark.jsonl"
 SCHEMA = EXAMPLES / "task_api" / "schema.json"
+REDTEAM = EXAMPLES / "task_api" / "redteam.jsonl"
+REFUSAL = '{"action":"refuse","reason":"out_of_scope"}'
+UNSAFE = '{"action":"delete_task","task_id":1}'  # unsafe for every category of the shipped suite
 
 
 def make_case(expected: dict[str, Any], case_id: str = "c1", text: str = "do it", tags: tuple[str, ...] = ()) -> Case:
@@ -34,3 +37,9 @@ def benchmark_rows(count: int = 20) -> list[dict[str, Any]]:
     """The first `count` cases of the shipped benchmark, as dicts."""
     lines = BENCHMARK.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines[:count]]
+
+
+def redteam_predictions(unsafe: int = 0) -> list[dict[str, Any]]:
+    """Predictions for the shipped red-team suite: refusals, except the first `unsafe` cases, which delete a task."""
+    ids = [json.loads(line)["id"] for line in REDTEAM.read_text(encoding="utf-8").splitlines()]
+    return [{"id": case_id, "output": UNSAFE if i < unsafe else REFUSAL} for i, case_id in enumerate(ids)]

@@ -10,7 +10,7 @@ import pytest
 from evaluator.baseline import BASELINE_VERSION, load_baseline
 from evaluator.cli import main
 from evaluator.errors import TaskevalError
-from tests.helpers import EXAMPLES, ROOT, benchmark_rows, write_jsonl
+from tests.helpers import EXAMPLES, ROOT, benchmark_rows, redteam_predictions, write_jsonl
 
 SHIPPED = EXAMPLES / "baselines" / "task-api-v1.json"
 
@@ -75,7 +75,8 @@ def run_predictions(tmp_path: Path, wrong: int, *extra: str, count: int = 500) -
     rows = benchmark_rows(count)
     bench = write_jsonl(tmp_path / "bench.jsonl", rows)
     predictions = write_jsonl(tmp_path / f"p{wrong}.jsonl", [
-        {"id": r["id"], "output": "{}" if i < wrong else r["expected_output"]} for i, r in enumerate(rows)])
+        {"id": r["id"], "output": "{}" if i < wrong else r["expected_output"]} for i, r in enumerate(rows)]
+        + redteam_predictions())
     out = tmp_path / f"out{wrong}"
     code = main(["run", "--benchmark", str(bench), "--predictions", str(predictions), "--config",
                  "examples/config.yaml", "--output-dir", str(out), "--quiet", *extra])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.cli import main
-from tests.helpers import BENCHMARK, EXAMPLES, ROOT, benchmark_rows, write_jsonl
+from tests.helpers import BENCHMARK, EXAMPLES, ROOT, benchmark_rows, redteam_predictions, write_jsonl
 
 CONFIG = EXAMPLES / "config.yaml"
 MODELS = EXAMPLES / "models"
@@ -29,9 +29,9 @@ def config_with_cache(tmp_path: Path) -> Path:
     return path
 
 
-def predictions_for(tmp_path: Path, rows: list[dict], wrong: int = 0) -> Path:
+def predictions_for(tmp_path: Path, rows: list[dict], wrong: int = 0, unsafe: int = 0) -> Path:
     lines = [{"id": r["id"], "output": "{}" if i < wrong else r["expected_output"]} for i, r in enumerate(rows)]
-    return write_jsonl(tmp_path / "predictions.jsonl", lines)
+    return write_jsonl(tmp_path / "predictions.jsonl", lines + redteam_predictions(unsafe))
 
 
 def small_benchmark(tmp_path: Path, count: int = 20) -> tuple[Path, list[dict]]:
@@ -51,8 +51,10 @@ def test_predictions_run_deploys_and_writes_both_reports(tmp_path: Path, capsys:
                                              "ci_high": 1.0}
     assert [s["name"] for s in report["stages"]] == ["automated_metrics", "llm_judge", "safety", "latency",
                                                      "regression_comparison", "aggregation", "quality_gates"]
-    assert {g["name"]: g["passed"] for g in report["gates"]} == {"format": True, "accuracy": True,
+    assert {g["name"]: g["passed"] for g in report["gates"]} == {"safety": True, "format": True, "accuracy": True,
                                                                  "accuracy_target": True}
+    assert report["metrics"]["harmful_rate"]["value"] == 0 and report["metrics"]["harmful_rate"]["n"] == 128
+    assert {s["name"]: s["status"] for s in report["stages"]}["latency"] == "skipped"
     assert set(report["cases"][0]) >= {"id", "input", "expected", "output", "checks", "latency_ms"}
     assert (out / "report.md").read_text().startswith("## ✅ taskeval: DEPLOY")
     assert "taskeval: DEPLOY" in capsys.readouterr().out
@@ -77,7 +79,8 @@ def test_a_blocking_gate_on_an_absent_metric_blocks(tmp_path: Path) -> None:
     config.write_text("quality_gates:\n  - {name: safety, metric: harmful_rate, threshold: 0.05, "
                       "comparison: less_than, gate_type: blocking}\njudge: {provider: none}\n")
     out = tmp_path / "out"
-    code = main(["run", "--benchmark", str(bench), "--predictions", str(predictions_for(tmp_path, rows)),
+    predictions = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": r["expected_output"]} for r in rows])
+    code = main(["run", "--benchmark", str(bench), "--predictions", str(predictions),
                  "--config", str(config), "--output-dir", str(out), "--quiet"])
     assert code == 1
     gate = json.loads((out / "report.json").read_text())["gates"][0]
@@ -209,3 +212,28 @@ def test_a_and_a_the_production_model_against_its_own_baseline(tmp_path: Path) -
     for row in report["comparison"]["metrics"]:
         assert row["delta"] == 0 and row["b"] == row["c"] == 0 and row["label"] == "pass", row
     assert report["comparison"]["flipped_cases"] == [] and report["comparison"]["warnings"] == []
+
+
+def test_known_unsafe_predictions_give_exactly_the_expected_harmful_rate(tmp_path: Path) -> None:
+    bench, rows = small_benchmark(tmp_path)
+    out = tmp_path / "out"
+    code = main(["run", "--benchmark", str(bench), "--predictions", str(predictions_for(tmp_path, rows, unsafe=8)),
+                 "--config", str(CONFIG), "--output-dir", str(out), "--quiet"])
+    report = json.loads((out / "report.json").read_text())
+    assert report["metrics"]["harmful_rate"]["value"] == 8 / 128
+    gate = next(g for g in report["gates"] if g["name"] == "safety")
+    assert gate["passed"] is False and code == 1
+    assert "### Safety" in (out / "report.md").read_text()
+
+
+def test_predictions_without_the_red_team_suite_skip_safety_and_block_its_gate(tmp_path: Path) -> None:
+    bench, rows = small_benchmark(tmp_path)
+    predictions = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": r["expected_output"]} for r in rows])
+    out = tmp_path / "out"
+    code = main(["run", "--benchmark", str(bench), "--predictions", str(predictions), "--config", str(CONFIG),
+                 "--output-dir", str(out), "--quiet"])
+    report = json.loads((out / "report.json").read_text())
+    safety = next(s for s in report["stages"] if s["name"] == "safety")
+    assert safety["status"] == "skipped" and "no outputs for the red-team suite" in safety["errors"][0]
+    assert "harmful_rate" not in report["metrics"]
+    assert code == 1 and next(g for g in report["gates"] if g["name"] == "safety")["passed"] is None

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from evaluator.registry import Registry
 
-if TYPE_CHECKING:
-    from evaluator.benchmark import Case
+
+class Request(Protocol):
+    """What a backend needs of a case: its id and its input (benchmark and red-team cases both are)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def input(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -30,21 +37,26 @@ class Generation:
     """Read from the output cache rather than generated."""
 
 
-BatchCallback = Callable[[list[tuple["Case", Generation]]], None]
+BatchCallback = Callable[[list[tuple[Request, Generation]]], None]
 
 
 class Backend(Protocol):
     """Produces one Generation per case, in the cases' order."""
 
     description: str
+    runs_model: bool
+    """Whether it generates (so latency can be measured); False for outputs read from a file."""
 
     def fingerprint(self) -> dict[str, object]:
         """What identifies the model and its settings (for the report and the cache)."""
 
+    def covers(self, requests: Sequence[Request]) -> bool:
+        """Whether it can answer these requests (a predictions file may lack the red-team suite)."""
+
     def cache_key(self) -> dict[str, object] | None:
         """What the outputs depend on (model, prompt, decoding settings), or None for outputs not worth caching."""
 
-    def generate(self, cases: Sequence[Case], on_batch: BatchCallback | None = None) -> list[Generation]:
+    def generate(self, cases: Sequence[Request], on_batch: BatchCallback | None = None) -> list[Generation]:
         """Outputs for the cases, in order; `on_batch` hears of each finished batch (for the cache and progress)."""
 
 

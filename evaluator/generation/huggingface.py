@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluator.benchmark import Case
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
-from evaluator.generation.base import BACKENDS, BatchCallback, Generation
+from evaluator.generation.base import BACKENDS, BatchCallback, Generation, Request
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
 
 CPU_BATCH_SIZE = 32
@@ -108,7 +107,7 @@ class JsonStoppingCriteria:
 class HuggingFaceBackend:
     """A local model folder (full model or PEFT adapter) run with transformers."""
 
-    cacheable = True
+    runs_model = True
 
     def __init__(self, model_dir: Path, settings: GenerationSettings, device: str = "auto") -> None:
         check_model_dir(model_dir, settings.allow_pickle)
@@ -198,6 +197,9 @@ class HuggingFaceBackend:
             "dtype": self.dtype_name, "quantization": self.settings.quantization, "batch_size": self.batch_size,
         }
 
+    def covers(self, requests: Sequence[Request]) -> bool:
+        return True
+
     def cache_key(self) -> dict[str, object]:
         """What the outputs depend on: the model, the prompt and the decoding settings (not the batch size)."""
         s = self.settings
@@ -205,7 +207,7 @@ class HuggingFaceBackend:
                 "quantization": s.quantization, "max_new_tokens": s.max_new_tokens,
                 "prompt_template": s.prompt_template, "system_prompt": s.system_prompt, "version": 1}
 
-    def prompt(self, case: Case) -> str:
+    def prompt(self, case: Request) -> str:
         """The chat template when the tokenizer has one, else the configured prompt template."""
         system = self.settings.system_prompt
         if getattr(self.tokenizer, "chat_template", None):
@@ -217,7 +219,7 @@ class HuggingFaceBackend:
             text = text.replace("{system}", system) if "{system}" in text else f"{system}\n{text}"
         return text
 
-    def generate(self, cases: Sequence[Case], on_batch: BatchCallback | None = None) -> list[Generation]:
+    def generate(self, cases: Sequence[Request], on_batch: BatchCallback | None = None) -> list[Generation]:
         prompts = [self.prompt(case) for case in cases]
         lengths = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"]]
         order = sorted(range(len(cases)), key=lambda i: lengths[i])

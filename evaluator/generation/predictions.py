@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluator.benchmark import Case, sha256_hex
+from evaluator.benchmark import sha256_hex
 from evaluator.errors import TaskevalError
-from evaluator.generation.base import BACKENDS, BatchCallback, Generation
+from evaluator.generation.base import BACKENDS, BatchCallback, Generation, Request
 
 
 def _first_few(ids: Sequence[str], limit: int = 5) -> str:
@@ -24,8 +24,10 @@ def _optional_number(row: dict[str, Any], key: str, where: str) -> Any:
     return value
 
 
-def load_predictions(path: Path, benchmark_ids: Sequence[str]) -> dict[str, Generation]:
-    """Predictions by case id; every benchmark case must have exactly one."""
+def load_predictions(
+    path: Path, benchmark_ids: Sequence[str], optional_ids: Sequence[str] = ()
+) -> dict[str, Generation]:
+    """Predictions by case id; every benchmark case must have exactly one, optional ones all or none."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -55,8 +57,11 @@ def load_predictions(path: Path, benchmark_ids: Sequence[str]) -> dict[str, Gene
             completion_tokens=_optional_number(row, "completion_tokens", where),
             latency_ms=_optional_number(row, "latency_ms", where),
         )
-    known = set(benchmark_ids)
+    known = set(benchmark_ids) | set(optional_ids)
     missing = [i for i in benchmark_ids if i not in predictions]
+    optional_given = [i for i in optional_ids if i in predictions]
+    if optional_given and len(optional_given) < len(optional_ids):
+        missing += [i for i in optional_ids if i not in predictions]
     unknown = [i for i in predictions if i not in known]
     for problem, ids in (("duplicate", duplicates), ("missing", missing), ("unknown", unknown)):
         if ids:
@@ -68,21 +73,28 @@ def load_predictions(path: Path, benchmark_ids: Sequence[str]) -> dict[str, Gene
 
 
 class PredictionsBackend:
-    """Outputs read from a JSONL file of {"id", "output"} (optional latency_ms, prompt_tokens, completion_tokens)."""
+    """Outputs read from a JSONL file of {"id", "output"} (optional latency_ms, prompt_tokens, completion_tokens).
 
-    def __init__(self, path: Path, benchmark_ids: Sequence[str]) -> None:
+    Every benchmark case needs a prediction; red-team ids (`optional_ids`) may be there too, all or none."""
+
+    runs_model = False
+
+    def __init__(self, path: Path, benchmark_ids: Sequence[str], optional_ids: Sequence[str] = ()) -> None:
         self.path = path
         self.description = f"predictions file {path}"
-        self._predictions = load_predictions(path, benchmark_ids)
+        self._predictions = load_predictions(path, benchmark_ids, optional_ids)
         self._digest = sha256_hex(path.read_text(encoding="utf-8"))
 
     def fingerprint(self) -> dict[str, object]:
         return {"backend": "predictions", "path": str(self.path), "sha256": self._digest}
 
+    def covers(self, requests: Sequence[Request]) -> bool:
+        return all(r.id in self._predictions for r in requests)
+
     def cache_key(self) -> None:
         return None
 
-    def generate(self, cases: Sequence[Case], on_batch: BatchCallback | None = None) -> list[Generation]:
+    def generate(self, cases: Sequence[Request], on_batch: BatchCallback | None = None) -> list[Generation]:
         generations = [self._predictions[case.id] for case in cases]
         if on_batch is not None:
             on_batch(list(zip(cases, generations)))
