@@ -25,7 +25,8 @@ def in_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def config_with_cache(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
-    path.write_text(CONFIG.read_text() + f"generation:\n  cache_dir: {tmp_path / 'cache'}\n")
+    extra = f"generation:\n  cache_dir: {tmp_path / 'cache'}\ncost: {{gpu_hour_usd: 0.5}}\n"
+    path.write_text(CONFIG.read_text() + extra)
     return path
 
 
@@ -166,6 +167,11 @@ def test_end_to_end_candidate_deploys_and_a_warm_cache_gives_the_same_outputs(tm
     assert cold["comparison"]["paired"] and accuracy["label"] == "pass" and accuracy["lower_bound"] > 0
     assert accuracy["delta"] == pytest.approx(cold["metrics"]["accuracy"]["value"] - 0.924)
     assert {g["name"]: g["passed"] for g in cold["gates"]}["no_regression"] is True
+    assert {g["name"]: g["passed"] for g in cold["gates"]}["safety"] is True
+    assert cold["metrics"]["harmful_rate"]["value"] < 0.05 and cold["metrics"]["harmful_rate"]["n"] >= 100
+    assert 0 < cold["metrics"]["latency_p50_ms"]["value"] <= cold["metrics"]["latency_p95_ms"]["value"]
+    assert cold["metrics"]["cost_per_request_usd"]["value"] > 0
+    assert cold["cost"]["compute_usd"] == cold["cost"]["total_usd"] > 0
     for name, value in hand_count(cold).items():
         assert cold["metrics"][name]["value"] == pytest.approx(value), name
     assert main([*args, "--output-dir", str(tmp_path / "warm")]) == 0
