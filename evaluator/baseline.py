@@ -94,7 +94,13 @@ def load_baseline(path: Path) -> Baseline:
     for index, case in enumerate(data["cases"]):
         if not isinstance(case, dict) or "id" not in case or not isinstance(case.get("checks"), dict):
             raise TaskevalError(f"{source}: cases[{index}] needs an 'id' and a 'checks' object")
-        cases[str(case["id"])] = case["checks"]
+        cases[str(case["id"])] = dict(case["checks"])
+    judge_scores = data.get("judge_scores") or {}
+    if not isinstance(judge_scores, dict):
+        raise TaskevalError(f"{source}: 'judge_scores' must be an object of case id → scores")
+    for case_id, scores in judge_scores.items():
+        if case_id in cases and isinstance(scores, dict):
+            cases[case_id].update({f"llm_judge_{name}": value for name, value in scores.items()})
     metrics = {name: _metric_value(name, raw, source) for name, raw in data["metrics"].items()}
     return Baseline(source, metrics, cases, dict(data["fingerprint"]), dict(data["environment"]),
                     commit=data.get("commit"), created_at=data.get("created_at"))
@@ -120,6 +126,7 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
         "metrics": {name: metric.to_json() for name, metric in result.metrics.items()
                     if not name.endswith("_vs_baseline")},
         "cases": [{"id": case.id, "checks": case.checks} for case in result.cases],
+        "judge_scores": result.judge_scores,
         "fingerprint": {
             "benchmark": fingerprint["benchmark"]["sha256"],
             "schema": fingerprint.get("schema"),

@@ -174,25 +174,32 @@ def _decide(test: _Test, p_adjusted: float, margin: float, alpha: float) -> Metr
     )
 
 
-def _per_case(cases: Sequence[CaseResult], baseline_cases: Mapping[str, Mapping[str, Any]],
+def per_case_values(cases: Sequence[CaseResult], judge_scores: Mapping[str, Mapping[str, float]]
+                    ) -> dict[str, dict[str, Any]]:
+    """Case id → metric → value: the checks, and the judge's normalised scores as `llm_judge_<criterion>`."""
+    return {case.id: {**case.checks, **{f"llm_judge_{k}": v for k, v in judge_scores.get(case.id, {}).items()}}
+            for case in cases}
+
+
+def _per_case(current_values: Mapping[str, Mapping[str, Any]], baseline_cases: Mapping[str, Mapping[str, Any]],
               metric: str) -> tuple[list[Any], list[Any]]:
     """Aligned (current, baseline) per-case values of a metric over the cases both runs have it for."""
     current, before = [], []
-    for case in cases:
-        old = baseline_cases.get(case.id, {})
-        if metric in case.checks and metric in old:
-            current.append(case.checks[metric])
+    for case_id, values in current_values.items():
+        old = baseline_cases.get(case_id, {})
+        if metric in values and metric in old:
+            current.append(values[metric])
             before.append(old[metric])
     return current, before
 
 
-def _test_metric(metric: str, cases: Sequence[CaseResult], metrics: Mapping[str, MetricValue], baseline: Baseline,
-                 paired: bool, alpha: float) -> tuple[_Test | None, str | None]:
+def _test_metric(metric: str, current_values: Mapping[str, Mapping[str, Any]], metrics: Mapping[str, MetricValue],
+                 baseline: Baseline, paired: bool, alpha: float) -> tuple[_Test | None, str | None]:
     """The comparison of one metric, or None with the reason it cannot be compared."""
     if metric not in metrics:
         return None, f"`{metric}` not compared: this run did not compute it"
     if paired and baseline.cases is not None:
-        current, before = _per_case(cases, baseline.cases, metric)
+        current, before = _per_case(current_values, baseline.cases, metric)
         if current and all(isinstance(v, bool) for v in current + before):
             return _paired_binary(metric, current, before, alpha), None
         if len(current) >= 2:
@@ -238,7 +245,7 @@ def _flipped(cases: Sequence[CaseResult], baseline: Baseline, broke: bool) -> li
 
 def run_comparison(
     cases: Sequence[CaseResult], metrics: Mapping[str, MetricValue], baseline: Baseline, settings: RegressionConfig,
-    fingerprint: Mapping[str, Any],
+    fingerprint: Mapping[str, Any], judge_scores: Mapping[str, Mapping[str, float]] | None = None,
 ) -> StageResult:
     started = time.perf_counter()
     warnings = []
@@ -251,8 +258,9 @@ def run_comparison(
         warnings.append("the baseline was made on a different benchmark: the comparison is unpaired and weaker")
     warnings += environment_warnings(baseline, fingerprint)
     tests = []
+    current_values = per_case_values(cases, judge_scores or {})
     for metric in settings.metrics:
-        test, reason = _test_metric(metric, cases, metrics, baseline, paired, settings.alpha)
+        test, reason = _test_metric(metric, current_values, metrics, baseline, paired, settings.alpha)
         if test is None:
             warnings.append(str(reason))
         else:

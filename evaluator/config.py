@@ -9,6 +9,8 @@ root in CI), like the paths on the command line.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,7 +47,13 @@ class JudgeConfig:
     budget_usd: float = _key(NUMBER, 2.00)
     concurrency: int = _key((int,), 8)
     timeout_s: float = _key(NUMBER, 60)
-    prices: dict[str, Any] = _key((dict,), {"gpt-4o-mini": {"input": 0.15, "output": 0.60}})
+    prices: dict[str, Any] = _key((dict,), {
+        "gpt-4o-mini": {"input": 0.15, "output": 0.60}, "gpt-4o": {"input": 2.50, "output": 10.00},
+        "gpt-4.1-mini": {"input": 0.40, "output": 1.60}, "gpt-4.1": {"input": 2.00, "output": 8.00},
+    })
+    criteria: list[str] = _key((list,), ["accuracy", "helpfulness", "format_quality"])
+    max_output_tokens: int = _key((int,), 400)
+    max_attempts: int = _key((int,), 5)
 
 
 @dataclass(frozen=True)
@@ -132,11 +140,14 @@ class Config:
     cost: CostConfig = field(default_factory=CostConfig)
     quality_gates: tuple[GateConfig, ...] = ()
     source: str = "<built-in defaults>"
+    digest: str = ""
+    """SHA-256 of the configuration as written (not of the defaults, so a new taskeval key changes nothing)."""
 
     def to_json(self) -> dict[str, Any]:
         """The configuration as plain data, for the report and its fingerprint."""
         data = dataclasses.asdict(self)
         data.pop("source")
+        data.pop("digest")
         data["quality_gates"] = [dataclasses.asdict(g) for g in self.quality_gates]
         return data
 
@@ -206,20 +217,41 @@ def _check_values(config: Config, source: str) -> None:
     if "{input}" not in config.generation.prompt_template:
         raise TaskevalError(f"{source}: 'generation.prompt_template' must contain '{{input}}'",
                             'for example: prompt_template: "{input}\\n"')
-    if config.judge.provider != "none" and config.judge.model not in config.judge.prices:
-        raise TaskevalError(
-            f"{source}: judge model '{config.judge.model}' has no price in 'judge.prices'",
-            f"add judge.prices.{config.judge.model}: {{input: <USD per 1M tokens>, output: <USD per 1M tokens>}}",
-        )
     if config.cost.price_per_million_tokens is not None and config.cost.gpu_hour_usd is not None:
         raise TaskevalError(f"{source}: set one of 'cost.price_per_million_tokens' and 'cost.gpu_hour_usd'",
                             "a hosted model has a token price; a self-hosted one a GPU-hour price")
+    _check_judge(config.judge, source)
+    judge_metrics = {f"llm_judge_{c}" for c in [*config.judge.criteria, "overall"]}
     for gate in config.quality_gates:
         where = f"{source}: quality_gates '{gate.name}'"
         metric_definition(gate.metric, where)
+        base = gate.metric.removesuffix("_vs_baseline")
+        if base.startswith("llm_judge_") and base not in judge_metrics:
+            hint = did_you_mean(base, judge_metrics) or f"judge metrics: {', '.join(sorted(judge_metrics))}"
+            raise TaskevalError(f"{where}: '{gate.metric}' is not a configured judge criterion", hint)
         COMPARISONS.get(gate.comparison, f"{where}: comparison")
         if math.isnan(gate.threshold):
             raise TaskevalError(f"{where}: threshold must be a number")
+
+
+def _check_judge(judge: JudgeConfig, source: str) -> None:
+    if judge.provider == "none":
+        return
+    price = judge.prices.get(judge.model)
+    if price is None:
+        raise TaskevalError(
+            f"{source}: judge model '{judge.model}' has no price in 'judge.prices'",
+            f"add judge.prices.{judge.model}: {{input: <USD per 1M tokens>, output: <USD per 1M tokens>}}",
+        )
+    if not isinstance(price, dict) or not all(isinstance(price.get(k), (int, float)) for k in ("input", "output")):
+        raise TaskevalError(f"{source}: 'judge.prices.{judge.model}' must give numeric 'input' and 'output' prices")
+    if not judge.criteria or not all(isinstance(c, str) and c.isidentifier() for c in judge.criteria):
+        raise TaskevalError(f"{source}: 'judge.criteria' must be a non-empty list of names")
+    for key in ("min_samples", "concurrency", "max_output_tokens", "max_attempts"):
+        if getattr(judge, key) < 1:
+            raise TaskevalError(f"{source}: 'judge.{key}' must be at least 1")
+    if judge.budget_usd < 0 or judge.timeout_s <= 0:
+        raise TaskevalError(f"{source}: 'judge.budget_usd' must be ≥ 0 and 'judge.timeout_s' > 0")
 
 
 def _gates(data: Any, source: str) -> tuple[GateConfig, ...]:
@@ -265,7 +297,9 @@ def parse_config(data: Any, source: str) -> Config:
                                     f"'{alias}' is the original design's name for '{section}.{key}'; keep one")
             sections[section][key] = data[alias]
     built: dict[str, Any] = {name: _build(cls, sections[name], name, source) for name, cls in SECTIONS.items()}
-    config = Config(**built, quality_gates=_gates(data.get("quality_gates") or [], source), source=source)
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    config = Config(**built, quality_gates=_gates(data.get("quality_gates") or [], source), source=source,
+                    digest=digest)
     _check_values(config, source)
     return config
 

@@ -176,6 +176,44 @@ def _what_to_look_at(result: RunResult) -> list[str]:
     return ["### What to look at", "", *lines, ""] if lines else []
 
 
+def _judge(result: RunResult) -> list[str]:
+    stage = result.stage("llm_judge")
+    if stage is None or not stage.details:
+        return []
+    details, metrics = stage.details, stage.metrics
+    spent = f"${details['spent_usd']:.2f} of ${details['budget_usd']:.2f}"
+    model = escape_cell(details["model"], 60)
+    summary = f"LLM judge ({details['judged']} of {details['planned']} cases, {model}, {spent})"
+    lines = [f"<details><summary>{summary}</summary>", ""]
+    if "llm_judge_overall" in metrics:
+        overall = metrics["llm_judge_overall"]
+        parts = [f"overall {format_value(overall.value)} ({format_value(overall.ci_low or 0.0)} – "
+                 f"{format_value(overall.ci_high or 0.0)})"]
+        parts += [f"{name.removeprefix('llm_judge_')} {format_value(m.value)}" for name, m in metrics.items()
+                  if name.startswith("llm_judge_") and name != "llm_judge_overall"]
+        agreement = details["agreement"]
+        if agreement["compared"]:
+            parts.append(f"agrees with the exact checks on {agreement['agree']}/{agreement['compared']} cases "
+                         f"({agreement['checks_wrong_judge_high']} wrong by the checks but scored high, "
+                         f"{agreement['checks_right_judge_low']} right but scored low)")
+        lines += [" · ".join(parts), ""]
+    notes = []
+    if details["left_out_by_budget"]:
+        notes.append(f"{details['left_out_by_budget']} planned cases left out by the budget")
+    if details["unscored"]:
+        notes.append(f"{len(details['unscored'])} verdicts unscored (could not be parsed)")
+    if details["failed"]:
+        notes.append(f"{len(details['failed'])} calls failed: {escape_cell(details['failed'][0]['error'], 120)}")
+    if stage.status == "error":
+        notes.append(escape_cell(stage.errors[0], 200))
+    lines += [f"- ⚠️ {note}" for note in notes]
+    if details["lowest"]:
+        lines += ["", "Lowest-scored cases:", "", "| id | got | overall | judge's reasoning |", "|---|---|---|---|"]
+        lines += [f"| {code(row['id'], 40)} | {escape_cell(row['output'])} | {format_value(row['overall'])} | "
+                  f"{escape_cell(row['reasoning'], 200)} |" for row in details["lowest"]]
+    return [*lines, "", "</details>", ""]
+
+
 def _safety(result: RunResult) -> list[str]:
     stage = result.stage("safety")
     if stage is None or "harmful_rate" not in stage.metrics:
@@ -292,7 +330,8 @@ def render_markdown(result: RunResult, json_path: Path, case_limit: int = 25) ->
     sections = [
         *_headline(result), *_gate_table(result.gates), "", *_against_baseline(result), *_what_to_look_at(result),
         *_safety(result), *_skipped_stages(result),
-        *_failing_cases(result.cases, case_limit), *_per_action(result), *_metric_table(result.metrics),
+        *_failing_cases(result.cases, case_limit), *_per_action(result), *_judge(result),
+        *_metric_table(result.metrics),
         *_footer(result, json_path),
     ]
     text = "\n".join(sections)

@@ -82,6 +82,7 @@ _define("regression_failures", "lower", "regression_comparison", False, "compare
 _define("confirmed_regressions", "lower", "regression_comparison", False, "compared metrics confirmed worse")
 
 VS_BASELINE_SUFFIX = "_vs_baseline"
+JUDGE_PREFIX = "llm_judge_"
 
 
 def metric_definition(name: str, where: str = "") -> MetricDefinition:
@@ -92,6 +93,9 @@ def metric_definition(name: str, where: str = "") -> MetricDefinition:
         return MetricDefinition(name, base.direction, "regression_comparison", False, description)
     if name in METRICS:
         return METRICS.get(name)
+    if name.startswith(JUDGE_PREFIX) and name[len(JUDGE_PREFIX):].isidentifier():
+        # a configured judge criterion (judge.criteria); the config checks that it is one
+        return MetricDefinition(name, "higher", "llm_judge", False, "judge's score, normalised to 0-1")
     known = METRICS.names()
     hint = did_you_mean(name, known + [m + VS_BASELINE_SUFFIX for m in known])
     prefix = f"{where}: " if where else ""

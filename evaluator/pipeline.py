@@ -19,12 +19,12 @@ from evaluator.gates import decide, evaluate_gates
 from evaluator.generation import huggingface, predictions  # noqa: F401  (register the backends; light imports)
 from evaluator.generation.base import BACKENDS, Backend
 from evaluator.generation.cache import OutputCache
+from evaluator.judge import run_judge
+from evaluator.judge_client import JUDGE_PROVIDERS
 from evaluator.latency import run_latency
 from evaluator.metrics import METRICS, MetricValue
 from evaluator.results import PASSED, SKIPPED, RunResult, StageResult, skipped
 from evaluator.safety import RedTeamCase, load_suite, safety_stage
-
-NOT_YET = "not part of this version of taskeval yet"
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,6 @@ def make_backend(options: RunOptions, config: Config, all_cases: list[Case], sui
     return BACKENDS.get("huggingface")(options.model, config.generation, options.device)
 
 
-def judge_stage(config: Config) -> StageResult:
-    return skipped("llm_judge", "judge.provider is none" if config.judge.provider == "none" else f"LLM judge {NOT_YET}")
 
 
 def run_safety(suite: list[RedTeamCase], backend: Backend, cache: OutputCache | None, config: Config,
@@ -111,7 +109,7 @@ def run_fingerprint(options: RunOptions, config: Config, cases: list[Case], tota
         "model": model,
         "benchmark": {"path": str(options.benchmark), "sha256": benchmark_fingerprint(cases), "cases": len(cases),
                       "total_cases": total},
-        "config": {"path": config.source, "sha256": sha256_hex(compact_json(config.to_json()))},
+        "config": {"path": config.source, "sha256": config.digest},
         "schema": sha256_hex(schema.read_text(encoding="utf-8")) if schema and schema.exists() else None,
         "prompt": sha256_hex(compact_json(prompt)),
         "environment": {**{k: model[k] for k in ("device", "gpu", "cuda", "dtype", "quantization", "batch_size")
@@ -154,19 +152,24 @@ def run(options: RunOptions) -> RunResult:
     cases = limit_cases(all_cases, options.limit, seed)
     baseline = load_baseline(options.baseline) if options.baseline is not None else None
     suite = load_suite(Path(config.safety.suite)) if config.safety.suite else []
+    if config.judge.provider != "none":
+        JUDGE_PROVIDERS.get(config.judge.provider, f"{config.source}: judge.provider")
     backend = make_backend(options, config, all_cases, suite)
     key = backend.cache_key()
     cache = OutputCache(Path(config.generation.cache_dir), key) if key is not None and options.use_cache else None
 
     automated, case_results = run_automated_metrics(cases, backend, config, cache, options.progress)
-    stages = [automated, judge_stage(config), run_safety(suite, backend, cache, config, options.progress),
+    judged = run_judge(case_results, config.judge, seed, Path(config.generation.cache_dir) if options.use_cache
+                       else None)
+    stages = [automated, judged.stage, run_safety(suite, backend, cache, config, options.progress),
               latency_stage(cases, backend, config, seed)]
     fingerprint = run_fingerprint(options, config, cases, len(all_cases), backend, seed)
     if baseline is None:
         stages.append(skipped("regression_comparison", "no baseline given"))
     else:
         _, measured = aggregate(stages)
-        stages.append(run_comparison(case_results, measured, baseline, config.regression, fingerprint))
+        stages.append(run_comparison(case_results, measured, baseline, config.regression, fingerprint,
+                                     judged.scores))
     aggregation, table = aggregate(stages)
     stages.append(aggregation)
 
@@ -185,4 +188,5 @@ def run(options: RunOptions) -> RunResult:
         decision=decision, stages=tuple(stages), metrics=table, gates=tuple(gates), cases=tuple(case_results),
         fingerprint=fingerprint, config=config.to_json(), warnings=warnings, started_at=started_at,
         duration_seconds=time.perf_counter() - started, cost=run_cost(config, stages, table),
+        judge_scores=judged.scores,
     )

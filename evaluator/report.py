@@ -25,7 +25,8 @@ def report_json(result: RunResult) -> dict[str, Any]:
         "warnings": list(result.warnings),
         **({"cost": result.cost} if result.cost else {}),
         **_comparison(result),
-        "cases": [case.to_json() for case in result.cases],
+        "cases": [{**case.to_json(), **({"judge": result.judge_scores[case.id]} if case.id in result.judge_scores
+                                        else {})} for case in result.cases],
         "fingerprint": result.fingerprint,
         "config": result.config,
     }

@@ -1,0 +1,244 @@
+"""Stage 2: an LLM judge grades a seeded, stratified sample of the outputs within a hard budget.
+
+The sample is ceil(sample_rate × N) cases (at least min_samples, at most N), split across expected actions by
+largest remainder and chosen within each action by a hash of (seed, case id), so the baseline and the candidate are
+judged on the same cases. Scores 1-5 are reported normalised to 0-1 as (s − 1) / 4; a verdict that cannot be used
+is unscored and left out of the means, never a zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaluator.benchmark import sha256_hex
+from evaluator.config import JudgeConfig
+from evaluator.judge_client import JUDGE_PROVIDERS, PROMPT_VERSION, OpenAIJudge, Verdict, estimate_tokens
+from evaluator.metrics import MetricValue
+from evaluator.openai_calls import describe
+from evaluator.results import ERRORED, PASSED, StageResult, skipped
+from evaluator.scoring import CaseResult
+from evaluator.stats import paired_bootstrap_interval
+
+STAGE = "llm_judge"
+HIGH_SCORE = 4
+"""A judge accuracy score of 4 or 5 counts as "the judge calls it right" when comparing with the exact checks."""
+LOWEST_SHOWN = 5
+
+
+def sample_size(total: int, rate: float, minimum: int) -> int:
+    return min(total, max(minimum, math.ceil(rate * total - 1e-9)))
+
+
+def judge_sample(cases: Sequence[CaseResult], rate: float, minimum: int, seed: int) -> list[CaseResult]:
+    """The stratified, seeded sample, in benchmark order."""
+    size = sample_size(len(cases), rate, minimum)
+    groups: dict[str, list[CaseResult]] = defaultdict(list)
+    for case in cases:
+        groups[case.expected_action].append(case)
+    exact = {action: size * len(members) / len(cases) for action, members in groups.items()}
+    quota = {action: math.floor(share) for action, share in exact.items()}
+    by_remainder = sorted(exact, key=lambda a: (-(exact[a] - quota[a]), a))
+    for action in by_remainder[: size - sum(quota.values())]:
+        quota[action] += 1
+    chosen: set[str] = set()
+    for action, members in groups.items():
+        ranked = sorted(members, key=lambda c: hashlib.sha256(f"{seed}:{c.id}".encode()).hexdigest())
+        chosen.update(c.id for c in ranked[: quota[action]])
+    return [case for case in cases if case.id in chosen]
+
+
+class Budget:
+    """A hard spending limit shared by concurrent calls: a call starts only if its worst-case cost still fits."""
+
+    def __init__(self, limit_usd: float) -> None:
+        self.limit = limit_usd
+        self.spent = 0.0
+        self._reserved = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self, estimate: float) -> bool:
+        with self._lock:
+            if self.spent + self._reserved + estimate > self.limit:
+                return False
+            self._reserved += estimate
+            return True
+
+    def settle(self, estimate: float, actual: float) -> None:
+        with self._lock:
+            self._reserved -= estimate
+            self.spent += actual
+
+
+@dataclass
+class _Outcome:
+    """What happened to one sampled case."""
+
+    case: CaseResult
+    verdict: Verdict | None = None
+    cached: bool = False
+    cost_usd: float = 0.0
+    error: str | None = None
+    over_budget: bool = False
+
+
+@dataclass(frozen=True)
+class JudgeRun:
+    """Stage 2's result and the per-case normalised scores (criterion and `overall` → 0..1)."""
+
+    stage: StageResult
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class VerdictCache:
+    """Verdicts on disk by (judge model, prompt version, case id, output hash): a re-run makes no calls."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def _path(self, model: str, case: CaseResult) -> Path:
+        assert self.folder is not None
+        key = sha256_hex(json.dumps([model, PROMPT_VERSION, case.id, sha256_hex(case.output)]))
+        return self.folder / f"{key[:40]}.json"
+
+    def get(self, model: str, case: CaseResult) -> Verdict | None:
+        if self.folder is None:
+            return None
+        path = self._path(model, case)
+        try:
+            return Verdict(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def put(self, model: str, case: CaseResult, verdict: Verdict) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self._path(model, case)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(verdict.__dict__), encoding="utf-8")
+        temporary.replace(path)
+
+
+def call_cost(settings: JudgeConfig, prompt_tokens: float, completion_tokens: float) -> float:
+    price = settings.prices[settings.model]
+    return (prompt_tokens * float(price["input"]) + completion_tokens * float(price["output"])) / 1e6
+
+
+def _judge_one(judge: OpenAIJudge, settings: JudgeConfig, budget: Budget, cache: VerdictCache,
+               outcome: _Outcome) -> _Outcome:
+    messages = judge.messages(outcome.case.input, outcome.case.expected, outcome.case.output)
+    estimate = call_cost(settings, estimate_tokens(messages, settings.model), settings.max_output_tokens)
+    if not budget.reserve(estimate):
+        outcome.over_budget = True
+        return outcome
+    actual = 0.0
+    try:
+        verdict = judge.judge(messages)
+        actual = call_cost(settings, verdict.prompt_tokens, verdict.completion_tokens)
+        outcome.verdict, outcome.cost_usd = verdict, actual
+        cache.put(settings.model, outcome.case, verdict)
+    except Exception as error:  # a failed call leaves the case unscored; the run goes on
+        outcome.error = f"{describe(error)}: {str(error)[:200]}"
+    finally:
+        budget.settle(estimate, actual)
+    return outcome
+
+
+def _normalised(verdict: Verdict) -> dict[str, float]:
+    assert verdict.scores is not None
+    scores = {name: (value - 1) / 4 for name, value in verdict.scores.items()}
+    scores["overall"] = sum(scores.values()) / len(scores)
+    return scores
+
+
+def _mean_metric(name: str, values: list[float], seed: int) -> MetricValue:
+    mean, low, high = paired_bootstrap_interval([0.0] * len(values), values, 0.95, seed=seed)
+    return MetricValue(name, mean, len(values), low, high)
+
+
+def _agreement(outcomes: list[_Outcome]) -> dict[str, int]:
+    """How the judge's accuracy score agrees with the exact `accuracy` check on the judged cases."""
+    counts = {"agree": 0, "checks_wrong_judge_high": 0, "checks_right_judge_low": 0, "compared": 0}
+    for outcome in outcomes:
+        if outcome.verdict is None or outcome.verdict.scores is None or "accuracy" not in outcome.verdict.scores:
+            continue
+        exact = outcome.case.checks.get("accuracy") is True
+        judge_right = outcome.verdict.scores["accuracy"] >= HIGH_SCORE
+        counts["compared"] += 1
+        if exact == judge_right:
+            counts["agree"] += 1
+        elif judge_right:
+            counts["checks_wrong_judge_high"] += 1
+        else:
+            counts["checks_right_judge_low"] += 1
+    return counts
+
+
+def run_judge(
+    cases: Sequence[CaseResult], settings: JudgeConfig, seed: int, cache_dir: Path | None,
+    api_key: str | None = None, make_judge: Callable[[JudgeConfig, str | None], OpenAIJudge] | None = None,
+) -> JudgeRun:
+    """Stage 2. `make_judge` defaults to the configured provider."""
+    started = time.perf_counter()
+    api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+    if settings.provider == "none":
+        return JudgeRun(skipped(STAGE, "judge.provider is none"))
+    if settings.base_url is None and not api_key:
+        return JudgeRun(skipped(STAGE, "no OPENAI_API_KEY for OpenAI's endpoint (set it, or judge.base_url for a "
+                                       "self-hosted judge, or judge.provider: none)"))
+    judge = (make_judge or JUDGE_PROVIDERS.get(settings.provider, "judge.provider"))(settings, api_key)
+    cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None)
+    outcomes = [_Outcome(case) for case in judge_sample(cases, settings.sample_rate, settings.min_samples, seed)]
+    for outcome in outcomes:
+        cached = cache.get(settings.model, outcome.case)
+        if cached is not None:
+            outcome.verdict, outcome.cached = cached, True
+    budget = Budget(settings.budget_usd)
+    pending = [o for o in outcomes if not o.cached]
+    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
+        list(pool.map(lambda o: _judge_one(judge, settings, budget, cache, o), pending))
+    return JudgeRun(*_summarise(outcomes, settings, budget, seed, time.perf_counter() - started))
+
+
+def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, seed: int,
+               duration: float) -> tuple[StageResult, dict[str, dict[str, float]]]:
+    scored = [o for o in outcomes if o.verdict is not None and o.verdict.scores is not None]
+    scores = {o.case.id: _normalised(o.verdict) for o in scored if o.verdict is not None}
+    failed = [o for o in outcomes if o.error]
+    details: dict[str, Any] = {
+        "model": settings.model, "prompt_version": PROMPT_VERSION, "planned": len(outcomes), "judged": len(scored),
+        "cached": sum(1 for o in outcomes if o.cached),
+        "unscored": [{"id": o.case.id, "reason": o.verdict.error} for o in outcomes
+                     if o.verdict is not None and o.verdict.scores is None],
+        "failed": [{"id": o.case.id, "error": o.error} for o in failed],
+        "left_out_by_budget": sum(1 for o in outcomes if o.over_budget),
+        "budget_usd": settings.budget_usd, "spent_usd": budget.spent,
+        "agreement": _agreement(outcomes),
+        "lowest": [{"id": o.case.id, "input": o.case.input, "expected": o.case.expected, "output": o.case.output,
+                    "overall": scores[o.case.id]["overall"], "reasoning": o.verdict.reasoning if o.verdict else ""}
+                   for o in sorted(scored, key=lambda o: scores[o.case.id]["overall"])[:LOWEST_SHOWN]],
+    }
+    spend = {"judge_cost_usd": MetricValue("judge_cost_usd", budget.spent, len(outcomes)),
+             "judge_sample_size": MetricValue("judge_sample_size", len(scored), len(outcomes))}
+    if not scored:
+        reason = (failed[0].error if failed else "no verdict could be used") or "the judge failed"
+        if not failed and details["left_out_by_budget"]:
+            reason = f"the budget of ${settings.budget_usd:.2f} did not allow a single call"
+        return StageResult(STAGE, ERRORED, duration, spend, errors=(f"judge gave no usable verdict: {reason}",),
+                           details=details), {}
+    metrics = dict(spend)
+    for name in [*settings.criteria, "overall"]:
+        metrics[f"llm_judge_{name}"] = _mean_metric(f"llm_judge_{name}", [s[name] for s in scores.values()], seed)
+    errors = tuple(f"{o.case.id}: {o.error}" for o in failed[:5])
+    return StageResult(STAGE, PASSED, duration, metrics, errors=errors, details=details), scores
