@@ -184,3 +184,33 @@ def test_a_judge_outage_leaves_the_automated_metrics_and_blocks_only_its_own_gat
     gate = next(g for g in report["gates"] if g["name"] == "judge")
     assert gate["passed"] is None and code == 0  # a warning gate: DEPLOY with the warning
     assert "sk-test-secret-123" not in text and "sk-test-secret-123" not in (out / "report.md").read_text()
+
+
+def test_judge_scores_reach_the_reports_and_pair_with_the_baseline(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    rows = benchmark_rows(100)
+    bench = write_jsonl(tmp_path / "bench.jsonl", rows)
+    predictions = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": r["expected_output"]} for r in rows])
+    low = json.dumps({"reasoning": "dropped the <b>due</b> date @team", "scores": {
+        "accuracy": 2, "helpfulness": 2, "format_quality": 5}})
+    with fake_openai(lambda body, index: Reply(content=low if index == 0 else GOOD)) as server:
+        config = tmp_path / "c.yaml"
+        config.write_text(f"judge: {{base_url: {server.base_url}, concurrency: 1}}\n"
+                          f"generation: {{cache_dir: {tmp_path / 'cache'}}}\n"
+                          "regression: {metrics: [accuracy, llm_judge_overall]}\n")
+        args = ["run", "--benchmark", str(bench), "--predictions", str(predictions), "--config", str(config),
+                "--quiet"]
+        assert main([*args, "--output-dir", str(tmp_path / "a"), "--update-baseline", str(tmp_path / "b.json")]) == 0
+        assert main([*args, "--output-dir", str(tmp_path / "b"), "--baseline", str(tmp_path / "b.json")]) == 0
+        assert len(server.requests) == 10  # the second run read every verdict from the cache
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    judged = [c for c in report["cases"] if "judge" in c]
+    assert len(judged) == 10 and min(c["judge"]["accuracy"] for c in judged) == 0.25
+    markdown = (tmp_path / "a" / "report.md").read_text()
+    assert "LLM judge (10 of 10 cases" in markdown and "Lowest-scored cases" in markdown
+    assert "<b>" not in markdown and "@team" not in markdown
+    assert len(json.loads((tmp_path / "b.json").read_text())["judge_scores"]) == 10
+    second = json.loads((tmp_path / "b" / "report.json").read_text())
+    row = next(r for r in second["comparison"]["metrics"] if r["metric"] == "llm_judge_overall")
+    assert row["paired"] and row["delta"] == 0 and row["label"] == "pass"
