@@ -51,6 +51,22 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def write_error_reports(message: str, hint: str | None, output_dir: Path) -> tuple[Path, Path]:
+    """report.json and report.md for a run that could not be evaluated (decision ERROR), so the error reaches the
+    pull request like any verdict."""
+    from evaluator.markdown import escape_cell
+
+    json_path, markdown_path = output_dir / "report.json", output_dir / "report.md"
+    data = {"report_version": REPORT_VERSION, "decision": "ERROR", "error": {"message": message, "hint": hint},
+            "metrics": {}, "gates": [], "stages": [], "cases": []}
+    write_atomically(json_path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    lines = ["## ⛔ taskeval: ERROR — the model was not evaluated", "", f"**Cause:** {escape_cell(message, 2000)}"]
+    if hint:
+        lines += ["", f"**Fix:** {escape_cell(hint, 2000)}"]
+    write_atomically(markdown_path, "\n".join(lines) + "\n")
+    return json_path, markdown_path
+
+
 def write_reports(result: RunResult, output_dir: Path) -> tuple[Path, Path]:
     """report.json and report.md in the output folder; returns their paths."""
     from evaluator.markdown import render_markdown

@@ -1,0 +1,62 @@
+"""The GitHub Actions runner's interface, with no network: inputs, outputs, step summary, workflow commands,
+and handing written files back to the workspace's owner."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def get_input(env: Mapping[str, str], name: str, default: str = "") -> str:
+    """An action input from `INPUT_<NAME>`, in the dashed or the underscored spelling."""
+    for key in (f"INPUT_{name.upper()}", f"INPUT_{name.upper().replace('-', '_')}"):
+        value = env.get(key)
+        if value is not None and value.strip() != "":
+            return value.strip()
+    return default
+
+
+def command(name: str, message: str) -> None:
+    """A workflow command (`::error::`, `::warning::`, `::add-mask::`, ...), with its data escaped."""
+    escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    print(f"::{name}::{escaped}", flush=True)
+
+
+def mask(secret: str) -> None:
+    if secret:
+        command("add-mask", secret)
+
+
+def set_outputs(env: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Append outputs to GITHUB_OUTPUT with the multi-line delimiter syntax."""
+    path = env.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as handle:
+        for name, value in outputs.items():
+            delimiter = f"taskeval_{uuid.uuid4().hex}"
+            handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def append_summary(env: Mapping[str, str], markdown: str) -> None:
+    path = env.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(markdown.rstrip("\n") + "\n")
+
+
+def hand_to_owner(paths: list[Path], workspace: Path) -> None:
+    """Give files the container wrote (as root) to the workspace's owner, so the next checkout can delete them."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not workspace.exists():
+        return
+    owner = workspace.stat()
+    for path in paths:
+        if not path.exists():
+            continue
+        for item in [path, *path.rglob("*")] if path.is_dir() else [path]:
+            try:
+                os.chown(item, owner.st_uid, owner.st_gid, follow_symlinks=False)
+            except OSError:
+                continue
