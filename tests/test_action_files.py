@@ -1,0 +1,64 @@
+"""The Action's static files, checked without Docker: action.yml against GitHub's schema, the Dockerfile with
+hadolint, the workflows against GitHub's workflow schema, and the inputs matching what entrypoint.py reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import ROOT
+
+SPEC_INPUTS = {"model", "benchmark", "config", "predictions", "baseline", "baseline-release", "baseline-asset",
+               "update-baseline", "github-token", "openai-api-key", "comment", "check-run", "check-name",
+               "output-dir", "fail-on", "mode", "pr-number"}
+SPEC_OUTPUTS = {"decision", "deploy-allowed", "report-json", "report-markdown", "baseline-updated", "summary"}
+WORKFLOWS = sorted([*(ROOT / "examples" / "workflows").glob("*.yml"), *(ROOT / ".github" / "workflows").glob("*.yml")])
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    assert Path(found).exists(), f"{name} is not installed: `pip install -e .[dev]` installs it"
+    return found
+
+
+def test_action_yml_validates_against_the_github_action_schema() -> None:
+    done = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions",
+                           str(ROOT / "action.yml")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_validate_against_the_github_workflow_schema(workflow: Path) -> None:
+    done = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    done = subprocess.run([tool("hadolint"), str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dockerfile_has_no_user_or_workdir_and_runs_the_entrypoint() -> None:
+    instructions = [line.split()[0] for line in (ROOT / "Dockerfile").read_text().splitlines()
+                    if line.strip() and not line.startswith((" ", "#"))]
+    assert "USER" not in instructions and "WORKDIR" not in instructions
+    assert instructions.index("COPY") < instructions.index("RUN")  # requirements before the code
+    assert 'ENTRYPOINT ["python", "/opt/taskeval/entrypoint.py"]' in (ROOT / "Dockerfile").read_text()
+
+
+def test_action_inputs_and_outputs_are_those_of_the_spec_and_of_the_entrypoint() -> None:
+    from entrypoint import Inputs
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert set(action["inputs"]) == SPEC_INPUTS and set(action["outputs"]) == SPEC_OUTPUTS
+    assert {f.name.replace("_", "-") for f in dataclasses.fields(Inputs)} == SPEC_INPUTS
+    assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert action["inputs"]["github-token"]["default"] == "${{ github.token }}"
+    assert all(value.get("description") for value in action["inputs"].values())
