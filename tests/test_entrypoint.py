@@ -193,3 +193,12 @@ def test_evaluate_then_publish_is_the_fork_safe_pattern(workspace: Path) -> None
         assert published["code"] == 0, published["stdout"]
         assert len(state.comments) == 1 and state.check_runs[0]["head_sha"] == state.head_sha
         assert published["outputs"]["decision"] == "DEPLOY"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing files to another owner needs root, as in the container")
+def test_files_written_into_the_workspace_are_handed_to_its_owner(workspace: Path) -> None:
+    os.chown(workspace, 1234, 1234)
+    with fake_github() as state:
+        assert run_action(workspace, state, **{"check-run": "false", "comment": "false"})["code"] == 0
+    written = [workspace / "taskeval-report", *(workspace / "taskeval-report").iterdir()]
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in written} == {(1234, 1234)}
