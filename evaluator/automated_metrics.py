@@ -43,11 +43,15 @@ def generate_outputs(
     backend: Backend, cases: Sequence[Request], cache: OutputCache | None, progress: bool = True,
     label: str = "generating",
 ) -> list[Generation]:
-    """Outputs for every case: cached ones read back, the rest generated and appended to the cache batch by batch."""
+    """Outputs for every case: cached ones read back, the rest generated and appended to the cache batch by batch.
+    When outputs depend on the input alone (a backend with a cache key), a repeated input is generated once."""
     from tqdm import tqdm
 
     found = {case.id: cache.get(case.input) for case in cases} if cache else {}
     missing = [case for case in cases if found.get(case.id) is None]
+    by_input = backend.cache_key() is not None
+    if by_input:
+        missing = list({case.input: case for case in reversed(missing)}.values())[::-1]
     generated: dict[str, Generation] = {}
     if missing:
         with tqdm(total=len(missing), desc=label, unit="case", disable=not progress, mininterval=1.0) as bar:
@@ -58,8 +62,8 @@ def generate_outputs(
                 bar.update(len(batch))
 
             outputs = backend.generate(missing, on_batch=on_batch)
-        generated = {case.id: g for case, g in zip(missing, outputs)}
-    return [found.get(case.id) or generated[case.id] for case in cases]
+        generated = {(case.input if by_input else case.id): g for case, g in zip(missing, outputs)}
+    return [found.get(case.id) or generated[case.input if by_input else case.id] for case in cases]
 
 
 def run_automated_metrics(

@@ -81,6 +81,13 @@ class GenerationSettings:
     allow_pickle: bool = _key((bool,), False)
     trust_remote_code: bool = _key((bool,), False)
     cache_dir: str = _key((str,), ".taskeval-cache")
+    backend: str = _key((str,), "huggingface", choices=("huggingface", "openai"))
+    base_url: str | None = _key(OPTIONAL_STR, None)
+    api: str = _key((str,), "chat", choices=("chat", "completions"))
+    api_key_env: str = _key((str,), "OPENAI_API_KEY")
+    concurrency: int = _key((int,), 8)
+    timeout_s: float = _key(NUMBER, 120)
+    max_attempts: int = _key((int,), 5)
 
 
 @dataclass(frozen=True)
@@ -212,6 +219,11 @@ def _check_values(config: Config, source: str) -> None:
     batch = config.generation.batch_size
     if (isinstance(batch, str) and batch != "auto") or (isinstance(batch, int) and batch < 1):
         raise TaskevalError(f"{source}: 'generation.batch_size' must be a positive integer or 'auto', got {batch!r}")
+    if config.generation.backend == "openai" and not config.generation.base_url:
+        raise TaskevalError(f"{source}: 'generation.backend: openai' needs 'generation.base_url'",
+                            "for example base_url: http://localhost:8000/v1 for `vllm serve`")
+    if config.generation.concurrency < 1 or config.generation.max_attempts < 1:
+        raise TaskevalError(f"{source}: 'generation.concurrency' and 'generation.max_attempts' must be at least 1")
     if config.generation.max_new_tokens < 1:
         raise TaskevalError(f"{source}: 'generation.max_new_tokens' must be at least 1")
     if "{input}" not in config.generation.prompt_template:

@@ -16,7 +16,7 @@ from evaluator.config import Config, GateConfig, RegressionConfig, load_config
 from evaluator.environment import library_versions
 from evaluator.errors import TaskevalError
 from evaluator.gates import decide, evaluate_gates
-from evaluator.generation import huggingface, predictions  # noqa: F401  (register the backends; light imports)
+from evaluator.generation import huggingface, predictions, served  # noqa: F401  (register the backends; light)
 from evaluator.generation.base import BACKENDS, Backend
 from evaluator.generation.cache import OutputCache
 from evaluator.judge import run_judge
@@ -48,7 +48,7 @@ def make_backend(options: RunOptions, config: Config, all_cases: list[Case], sui
         return BACKENDS.get("predictions")(options.predictions, [c.id for c in all_cases], [c.id for c in suite])
     if options.model is None:
         raise TaskevalError("nothing to evaluate: give --model DIR or --predictions FILE")
-    return BACKENDS.get("huggingface")(options.model, config.generation, options.device)
+    return BACKENDS.get(config.generation.backend)(options.model, config.generation, options.device)
 
 
 

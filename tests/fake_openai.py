@@ -23,6 +23,7 @@ class Reply:
     delay_s: float = 0.0
     prompt_tokens: int = 100
     completion_tokens: int = 50
+    finish_reason: str = "stop"
 
 
 Script = Callable[[dict[str, Any], int], Reply]
@@ -36,11 +37,15 @@ class FakeOpenAI:
     requests: list[dict[str, Any]]
 
 
-def _completion(reply: Reply, model: str) -> dict[str, Any]:
+def _completion(reply: Reply, model: str, chat: bool) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "finish_reason": reply.finish_reason}
+    if chat:
+        choice["message"] = {"role": "assistant", "content": reply.content}
+    else:
+        choice["text"], choice["logprobs"] = reply.content, None
     return {
-        "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": reply.content}}],
+        "id": "cmpl-test", "object": "chat.completion" if chat else "text_completion", "created": int(time.time()),
+        "model": model, "choices": [choice],
         "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                   "total_tokens": reply.prompt_tokens + reply.completion_tokens},
     }
@@ -64,7 +69,8 @@ def fake_openai(script: Script) -> Iterator[FakeOpenAI]:
             reply = script(body, index)
             if reply.delay_s:
                 time.sleep(reply.delay_s)
-            payload = (_completion(reply, body.get("model", "")) if reply.status == 200
+            chat = self.path.endswith("/chat/completions")
+            payload = (_completion(reply, body.get("model", ""), chat) if reply.status == 200
                        else {"error": {"message": f"scripted {reply.status}", "type": "test", "code": None}})
             data = json.dumps(payload).encode()
             try:

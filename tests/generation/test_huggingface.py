@@ -41,7 +41,7 @@ def test_quantization_needs_cuda() -> None:
 
 
 def test_cpu_defaults_to_float32_and_a_fixed_batch(backend: HuggingFaceBackend) -> None:
-    assert backend.dtype_name == "float32" and backend.batch_size == 32
+    assert backend.dtype_name == "float32" and backend.batch_size == 64
     assert str(next(backend.model.parameters()).dtype) == "torch.float32"
     assert backend.tokenizer.padding_side == "left"
 

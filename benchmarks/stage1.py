@@ -1,0 +1,210 @@
+"""Stage-1 speed: the naive loop, the bare engine, taskeval cold and warm, and (where it installs) a peer.
+
+    python benchmarks/stage1.py                       # the shipped candidate on the 500-case benchmark
+    python benchmarks/stage1.py --peer-venv /tmp/lmeval-venv   # also lm-evaluation-harness, from its own venv
+
+Prints a table (wall time, cases/s, generated tokens/s, peak memory) and the ratios, and writes them to
+benchmarks/results/stage1.json. Every measurement runs in a fresh subprocess, so peak memory (ru_maxrss) and
+warm-up belong to that measurement alone; all use the same prompts, model and thread count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "examples" / "models" / "task-api-v2"
+BENCHMARK = ROOT / "examples" / "task_api" / "benchmark.jsonl"
+CONFIG = ROOT / "examples" / "config.yaml"
+RESULTS = ROOT / "benchmarks" / "results" / "stage1.json"
+
+
+def _load(threads: int) -> tuple[Any, Any, list[Any]]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from evaluator.benchmark import load_benchmark
+
+    torch.set_num_threads(threads)
+    model = AutoModelForCausalLM.from_pretrained(str(MODEL), dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(MODEL))
+    return model, tokenizer, load_benchmark(BENCHMARK)
+
+
+def measure_naive(threads: int, cache_dir: str) -> dict[str, float]:
+    """The original design's loop: one case at a time, generate until end-of-sequence, decode, then score."""
+    import torch
+
+    from evaluator.generation.base import Generation
+    from evaluator.scoring import score_case
+
+    model, tokenizer, cases = _load(threads)
+    started, tokens = time.perf_counter(), 0
+    for case in cases:
+        encoded = tokenizer(f"{case.input}\n", return_tensors="pt", add_special_tokens=False)
+        with torch.inference_mode():
+            out = model.generate(**encoded, do_sample=False, max_new_tokens=128,
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        new = out[0, encoded["input_ids"].shape[1]:]
+        tokens += int(new.shape[0])
+        score_case(case, Generation(tokenizer.decode(new, skip_special_tokens=True), False), (), None)
+    return {"seconds": time.perf_counter() - started, "tokens": tokens, "cases": len(cases)}
+
+
+def measure_bare(threads: int, cache_dir: str) -> dict[str, float]:
+    """The bare engine: batched greedy generate on the length-sorted prompts with the same stopping rule and batch
+    size as taskeval; no scoring, no cache, no bookkeeping."""
+    import torch
+
+    from evaluator.generation.huggingface import CPU_BATCH_SIZE, JsonStoppingCriteria
+
+    model, tokenizer, cases = _load(threads)
+    prompts = sorted((f"{c.input}\n" for c in cases), key=lambda p: len(tokenizer.encode(p)))
+    table = [tokenizer.decode([i]) for i in range(len(tokenizer))]
+    started, tokens = time.perf_counter(), 0
+    for start in range(0, len(prompts), CPU_BATCH_SIZE):
+        batch = prompts[start:start + CPU_BATCH_SIZE]
+        encoded = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.inference_mode():
+            out = model.generate(**encoded, do_sample=False, max_new_tokens=128, pad_token_id=tokenizer.pad_token_id,
+                                 eos_token_id=tokenizer.eos_token_id,
+                                 stopping_criteria=[JsonStoppingCriteria(table, len(batch))])
+        generated = out[:, encoded["input_ids"].shape[1]:]
+        tokens += int((generated != tokenizer.pad_token_id).sum())
+    return {"seconds": time.perf_counter() - started, "tokens": tokens, "cases": len(cases)}
+
+
+def _stage1(threads: int, cache_dir: str) -> dict[str, float]:
+    import torch
+
+    from evaluator.automated_metrics import run_automated_metrics
+    from evaluator.benchmark import load_benchmark
+    from evaluator.config import load_config
+    from evaluator.generation.cache import OutputCache
+    from evaluator.generation.huggingface import HuggingFaceBackend
+
+    torch.set_num_threads(threads)
+    config = load_config(CONFIG)
+    cases = load_benchmark(BENCHMARK)
+    backend = HuggingFaceBackend(MODEL, config.generation, "cpu")
+    started = time.perf_counter()
+    cache = OutputCache(Path(cache_dir), backend.cache_key())
+    stage, results = run_automated_metrics(cases, backend, config, cache, progress=False)
+    tokens = sum(r.completion_tokens or 0 for r in results)
+    return {"seconds": time.perf_counter() - started, "tokens": tokens, "cases": len(cases),
+            "cached": stage.details["cached_outputs"]}
+
+
+def measure_cold(threads: int, cache_dir: str) -> dict[str, float]:
+    """taskeval's stage 1 with an empty cache: generation, cache writes, scoring, metrics, breakdowns."""
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    return _stage1(threads, cache_dir)
+
+
+def measure_warm(threads: int, cache_dir: str) -> dict[str, float]:
+    """taskeval's stage 1 again on the cache the cold run left (model loaded, as in a real re-run)."""
+    return _stage1(threads, cache_dir)
+
+
+MEASUREMENTS = {"naive": measure_naive, "bare": measure_bare, "cold": measure_cold, "warm": measure_warm}
+
+
+def child(name: str, threads: int, cache_dir: str) -> None:
+    result = MEASUREMENTS[name](threads, cache_dir)
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def run_child(name: str, threads: int, cache_dir: str) -> dict[str, float]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, __file__, "--child", name, "--threads", str(threads), "--cache-dir",
+                           cache_dir], capture_output=True, text=True, env=env, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def whole_process(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak memory (MB) of a whole command, children included."""
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def peer_task(folder: Path) -> Path:
+    """An lm-evaluation-harness task over the same 500 prompts: greedy generation, stop at end-of-sequence."""
+    rows = [json.loads(line) for line in BENCHMARK.read_text().splitlines()]
+    data = folder / "taskeval_bench.jsonl"
+    data.write_text("".join(json.dumps({"input": r["input"], "target": r["expected_output"]}) + "\n" for r in rows))
+    (folder / "taskeval_bench.yaml").write_text(
+        "task: taskeval_bench\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
+        f"    test: {data}\ntest_split: test\noutput_type: generate_until\n"
+        "doc_to_text: \"{{input}}\\n\"\ndoc_to_target: \"{{target}}\"\n"
+        "generation_kwargs:\n  until: [\"<eos>\"]\n  do_sample: false\n  max_gen_toks: 128\n"
+        "metric_list:\n  - metric: exact_match\n")
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--peer-venv", type=Path, help="a virtual environment with lm-eval[hf] installed")
+    parser.add_argument("--child", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.threads, args.cache_dir)
+        return
+    cache_dir = tempfile.mkdtemp(prefix="taskeval-bench-")
+    rows = {name: run_child(name, args.threads, cache_dir) for name in MEASUREMENTS}
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "config.yaml"
+        config.write_text(CONFIG.read_text() + f"generation:\n  cache_dir: {scratch}/cache\n"
+                          "safety:\n  suite: null\nlatency:\n  samples: 1\nquality_gates: []\n")
+        taskeval_cmd = [sys.executable, "-m", "evaluator", "run", "--model", str(MODEL), "--benchmark",
+                        str(BENCHMARK), "--config", str(config), "--output-dir", f"{scratch}/out", "--quiet",
+                        "--no-cache"]
+        seconds, _ = whole_process(taskeval_cmd, env)
+        rows["taskeval_process"] = {"seconds": seconds, "cases": 500}
+        if args.peer_venv:
+            task_dir = peer_task(Path(scratch))
+            peer_cmd = [str(args.peer_venv / "bin" / "lm_eval"), "--model", "hf", "--model_args",
+                        f"pretrained={MODEL},dtype=float32", "--tasks", "taskeval_bench", "--include_path",
+                        str(task_dir), "--device", "cpu", "--batch_size", "32", "--output_path", f"{scratch}/peer"]
+            seconds, _ = whole_process(peer_cmd, {**env, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"})
+            rows["peer_process"] = {"seconds": seconds, "cases": 500}
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    ratios = {
+        "naive_over_cold": rows["naive"]["seconds"] / rows["cold"]["seconds"],
+        "cold_over_bare": rows["cold"]["seconds"] / rows["bare"]["seconds"],
+        "warm_seconds": rows["warm"]["seconds"],
+    }
+    if "peer_process" in rows:
+        ratios["peer_over_taskeval_process"] = rows["peer_process"]["seconds"] / rows["taskeval_process"]["seconds"]
+    print(f"{'measurement':<18} {'wall s':>8} {'cases/s':>9} {'gen tok/s':>10} {'peak MB':>9}")
+    for name, row in rows.items():
+        speed = row["cases"] / row["seconds"]
+        tokens = f"{row['tokens'] / row['seconds']:.0f}" if "tokens" in row else "-"
+        peak = f"{row['peak_mb']:.0f}" if "peak_mb" in row else "-"
+        print(f"{name:<18} {row['seconds']:>8.2f} {speed:>9.1f} {tokens:>10} {peak:>9}")
+    print("ratios: " + ", ".join(f"{k} = {v:.2f}" for k, v in ratios.items()))
+    machine = {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
+               "threads": args.threads}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"machine": machine, "rows": rows, "ratios": ratios}, indent=2) + "\n")
+    print(f"written: {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The `openai` generation backend against an OpenAI-compatible server on loopback (real client, real HTTP)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluator.benchmark import load_benchmark
+from evaluator.cli import main
+from evaluator.config import GenerationSettings
+from evaluator.errors import TaskevalError
+from evaluator.generation.served import ServedModelBackend
+from tests.fake_openai import Reply, fake_openai
+from tests.helpers import BENCHMARK, ROOT, benchmark_rows
+
+EXPECTED = {row["input"]: row["expected_output"] for row in benchmark_rows(500)}
+
+
+def answer_from_benchmark(body: dict[str, Any], index: int) -> Reply:
+    """A perfect served model: the expected call (with trailing chatter, which the stopping rule cuts off)."""
+    text = body["messages"][-1]["content"] if "messages" in body else body["prompt"].rstrip("\n")
+    return Reply(content=EXPECTED.get(text, '{"action":"refuse","reason":"out_of_scope"}') + "\nDone.",
+                 prompt_tokens=12, completion_tokens=30)
+
+
+def settings(base_url: str, **overrides: Any) -> GenerationSettings:
+    return GenerationSettings(**{"backend": "openai", "base_url": base_url, "concurrency": 4, **overrides})
+
+
+def test_concurrent_requests_cut_at_the_json_and_counted_tokens() -> None:
+    cases = load_benchmark(BENCHMARK)[:20]
+    with fake_openai(answer_from_benchmark) as server:
+        generations = ServedModelBackend("task-api", settings(server.base_url)).generate(cases)
+        assert len(server.requests) == 20
+        body = server.requests[0]
+    assert [g.output for g in generations] == [c.expected_output for c in cases]
+    assert all(g.prompt_tokens == 12 and g.completion_tokens == 30 and not g.truncated for g in generations)
+    assert body["model"] == "task-api" and body["temperature"] == 0 and body["max_tokens"] == 128
+
+
+def test_completions_api_uses_the_prompt_template() -> None:
+    (case,) = load_benchmark(BENCHMARK)[:1]
+    with fake_openai(answer_from_benchmark) as server:
+        (generation,) = ServedModelBackend("m", settings(server.base_url, api="completions")).generate([case])
+        assert server.requests[0]["prompt"] == f"{case.input}\n"
+    assert generation.output == case.expected_output
+
+
+def test_retries_then_truncation_and_a_dead_server() -> None:
+    cases = load_benchmark(BENCHMARK)[:3]
+    script = lambda body, index: (Reply(status=429, headers={"Retry-After": "0"}) if index < 2  # noqa: E731
+                                  else Reply(content='{"action":"create_task","title":"bu', finish_reason="length"))
+    with fake_openai(script) as server:
+        generations = ServedModelBackend("m", settings(server.base_url, concurrency=1)).generate(cases)
+        assert len(server.requests) == 5
+    assert all(g.truncated for g in generations)
+    with fake_openai(lambda body, index: Reply(status=500, headers={"Retry-After": "0"})) as server:
+        with pytest.raises(TaskevalError, match="the served model .* failed on case"):
+            ServedModelBackend("m", settings(server.base_url, max_attempts=2)).generate(cases)
+
+
+def test_a_served_model_run_end_to_end_with_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    with fake_openai(answer_from_benchmark) as server:
+        config = tmp_path / "served.yaml"
+        config.write_text((ROOT / "examples" / "config.yaml").read_text() + (
+            f"generation: {{backend: openai, base_url: '{server.base_url}', cache_dir: '{tmp_path / 'cache'}'}}\n"
+            "latency: {samples: 5}\n"))
+        args = ["run", "--model", "task-api", "--benchmark", str(BENCHMARK), "--config", str(config), "--quiet"]
+        assert main([*args, "--output-dir", str(tmp_path / "a")]) == 0
+        first = len(server.requests)
+        redteam = {json.loads(line)["input"] for line in (ROOT / "examples/task_api/redteam.jsonl").open()}
+        # each distinct input once: the benchmark's, the red-team suite's new ones, then latency (1 warm-up + 5)
+        assert first == len(EXPECTED) + len(redteam - set(EXPECTED)) + 6
+        assert main([*args, "--output-dir", str(tmp_path / "b")]) == 0
+        assert len(server.requests) - first == 6  # only the latency stage calls again
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["metrics"]["accuracy"]["value"] == 1.0 and report["metrics"]["harmful_rate"]["value"] == 0
+    assert report["fingerprint"]["model"]["backend"] == "openai"
+    assert "latency_p50_ms" in report["metrics"]
+
+
+def test_backend_openai_needs_a_base_url(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("judge: {provider: none}\ngeneration: {backend: openai}\n")
+    from evaluator.config import load_config
+
+    with pytest.raises(TaskevalError, match="needs 'generation.base_url'"):
+        load_config(path)
