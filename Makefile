@@ -14,7 +14,7 @@ demo: install
 		--config examples/config.yaml --baseline examples/baselines/task-api-v1.json --output-dir taskeval-report
 
 lint:
-	$(PYTHON) -m ruff check evaluator tests examples
+	$(PYTHON) -m ruff check evaluator tests examples benchmarks entrypoint.py
 	$(PYTHON) -m mypy
 
 test: install lint

@@ -3,6 +3,9 @@
     python benchmarks/stage1.py                       # the shipped candidate on the 500-case benchmark
     python benchmarks/stage1.py --peer-venv /tmp/lmeval-venv   # also lm-evaluation-harness, from its own venv
 
+The peer's venv (never a dependency of taskeval): `python -m venv --system-site-packages /tmp/lmeval-venv &&
+/tmp/lmeval-venv/bin/pip install "lm-eval[hf]"` (it reuses the installed torch and transformers).
+
 Prints a table (wall time, cases/s, generated tokens/s, peak memory) and the ratios, and writes them to
 benchmarks/results/stage1.json. Every measurement runs in a fresh subprocess, so peak memory (ru_maxrss) and
 warm-up belong to that measurement alone; all use the same prompts, model and thread count.
@@ -156,6 +159,8 @@ def peer_task(folder: Path) -> Path:
 
 
 def main() -> None:
+    from evaluator.generation.huggingface import CPU_BATCH_SIZE
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--peer-venv", type=Path, help="a virtual environment with lm-eval[hf] installed")
@@ -179,9 +184,10 @@ def main() -> None:
         rows["taskeval_process"] = {"seconds": seconds, "cases": 500}
         if args.peer_venv:
             task_dir = peer_task(Path(scratch))
-            peer_cmd = [str(args.peer_venv / "bin" / "lm_eval"), "--model", "hf", "--model_args",
+            peer_cmd = [str(args.peer_venv / "bin" / "lm_eval"), "run", "--model", "hf", "--model_args",
                         f"pretrained={MODEL},dtype=float32", "--tasks", "taskeval_bench", "--include_path",
-                        str(task_dir), "--device", "cpu", "--batch_size", "32", "--output_path", f"{scratch}/peer"]
+                        str(task_dir), "--device", "cpu", "--batch_size", str(CPU_BATCH_SIZE),
+                        "--output_path", f"{scratch}/peer"]
             seconds, _ = whole_process(peer_cmd, {**env, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"})
             rows["peer_process"] = {"seconds": seconds, "cases": 500}
     shutil.rmtree(cache_dir, ignore_errors=True)

@@ -1,0 +1,38 @@
+"""The benchmark scripts run (their figures are read by people, not asserted: CI times nothing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+
+
+def test_gpu_check_path_runs_on_the_cpu_with_a_tiny_random_model(tmp_path: Path) -> None:
+    done = run_script("benchmarks/gpu_check.py", "--device", "cpu", "--size", "tiny", "--output",
+                      str(tmp_path / "gpu.json"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads((tmp_path / "gpu.json").read_text())
+    assert record["fp16"]["same_output_as_cpu_fp32"] == 500  # on the CPU the "fp16" check runs float32
+    assert record["random_tiny"]["truncated_rate"] > 0.5  # a random model runs to max_new_tokens
+
+
+def test_reporting_benchmark_runs_on_a_small_synthetic_run() -> None:
+    done = run_script("benchmarks/reporting.py", "--cases", "500")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "500 cases: statistics, gates and reports in" in done.stdout
+
+
+def test_no_heavy_library_is_imported_at_start_up() -> None:
+    code = ("import sys, entrypoint, evaluator.cli, evaluator.pipeline; "
+            "print([m for m in ('torch', 'transformers', 'scipy', 'openai', 'github', 'numpy', 'jsonschema') "
+            "if m in sys.modules])")
+    assert run_script("-c", code).stdout.strip() == "[]"
