@@ -148,17 +148,21 @@ def _against_baseline(result: RunResult) -> list[str]:
     return lines
 
 
+def _case_table(summary: str, rows: list[tuple[str, str, str, str]], limit: int) -> list[str]:
+    """A collapsed table of (id, request, expected, got) rows, cut at `limit` with a pointer to report.json."""
+    lines = [f"<details><summary>{summary}</summary>", "", "| id | request | expected | got |", "|---|---|---|---|"]
+    lines += [f"| {code(case_id, 40)} | {escape_cell(request)} | {escape_cell(expected)} | {escape_cell(got)} |"
+              for case_id, request, expected, got in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"| … | {len(rows) - limit} more in report.json | | |")
+    return [*lines, "", "</details>", ""]
+
+
 def _flipped_table(flipped: list[dict], fixed: int, limit: int = 25) -> list[str]:
     if not flipped:
         return []
-    lines = [f"<details><summary>Broken cases ({len(flipped)}) — right in production, wrong now ({fixed} fixed)"
-             "</summary>", "", "| id | request | expected | got |", "|---|---|---|---|"]
-    for case in flipped[:limit]:
-        lines.append(f"| {code(case['id'], 40)} | {escape_cell(case['input'])} | {escape_cell(case['expected'])} | "
-                     f"{escape_cell(case['output'])} |")
-    if len(flipped) > limit:
-        lines.append(f"| … | {len(flipped) - limit} more in report.json | | |")
-    return [*lines, "", "</details>", ""]
+    summary = f"Broken cases ({len(flipped)}) — right in production, wrong now ({fixed} fixed)"
+    return _case_table(summary, [(c["id"], c["input"], c["expected"], c["output"]) for c in flipped], limit)
 
 
 def _what_to_look_at(result: RunResult) -> list[str]:
@@ -248,14 +252,8 @@ def _failing_cases(cases: tuple[CaseResult, ...], limit: int) -> list[str]:
         return []
     failing.sort(key=lambda c: (c.checks.get("json_valid_rate") is True, c.checks.get("action_accuracy") is True,
                                 float(c.checks.get("field_accuracy", 0.0))))
-    lines = [f"<details><summary>Failing cases ({len(failing)}), worst first</summary>", "",
-             "| id | request | expected | got |", "|---|---|---|---|"]
-    for case in failing[:limit]:
-        lines.append(f"| {code(case.id, 40)} | {escape_cell(case.input)} | {escape_cell(case.expected)} "
-                     f"| {escape_cell(case.output)} |")
-    if len(failing) > limit:
-        lines.append(f"| … | {len(failing) - limit} more in report.json | | |")
-    return [*lines, "", "</details>", ""]
+    return _case_table(f"Failing cases ({len(failing)}), worst first",
+                       [(c.id, c.input, c.expected, c.output) for c in failing], limit)
 
 
 def _per_action(result: RunResult) -> list[str]:

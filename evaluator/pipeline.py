@@ -15,7 +15,7 @@ from evaluator.comparison import run_comparison
 from evaluator.config import Config, GateConfig, RegressionConfig, load_config
 from evaluator.environment import library_versions
 from evaluator.errors import TaskevalError
-from evaluator.gates import decide, evaluate_gates
+from evaluator.gates import DEPLOY, decide, evaluate_gates
 from evaluator.generation import huggingface, predictions, served  # noqa: F401  (register the backends; light)
 from evaluator.generation.base import BACKENDS, Backend
 from evaluator.generation.cache import OutputCache
@@ -23,7 +23,7 @@ from evaluator.judge import run_judge
 from evaluator.judge_client import JUDGE_PROVIDERS
 from evaluator.latency import run_latency
 from evaluator.metrics import METRICS, MetricValue
-from evaluator.results import PASSED, SKIPPED, RunResult, StageResult, skipped
+from evaluator.results import FAILED, PASSED, SKIPPED, RunResult, StageResult, skipped
 from evaluator.safety import RedTeamCase, load_suite, safety_stage
 
 
@@ -177,7 +177,7 @@ def run(options: RunOptions) -> RunResult:
     gate_configs = config.quality_gates + (regression_gates(config.regression) if baseline is not None else ())
     gates = evaluate_gates(gate_configs, table, absent_reasons(stages))
     decision = decide(gates)
-    gate_status = SKIPPED if not gates else ("failed" if decision != "DEPLOY" else PASSED)
+    gate_status = SKIPPED if not gates else (FAILED if decision != DEPLOY else PASSED)
     gate_errors = ("no quality_gates configured",) if not gates else ()
     stages.append(StageResult("quality_gates", gate_status, time.perf_counter() - gate_started, errors=gate_errors))
 
