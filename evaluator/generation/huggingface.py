@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,6 +77,15 @@ def check_model_dir(model_dir: Path, allow_pickle: bool) -> None:
         )
 
 
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+def is_hub_id(model: Path) -> bool:
+    """`org/name` that is not a local path: loaded from a model hub, where the runner can reach one."""
+    text = str(model)
+    return not model.exists() and HUB_ID.fullmatch(text) is not None
+
+
 def resolve_device(requested: str) -> str:
     import torch
 
@@ -110,12 +120,15 @@ class HuggingFaceBackend:
     runs_model = True
 
     def __init__(self, model_dir: Path, settings: GenerationSettings, device: str = "auto") -> None:
-        check_model_dir(model_dir, settings.allow_pickle)
+        self.hub_id = is_hub_id(model_dir)
+        if not self.hub_id:
+            check_model_dir(model_dir, settings.allow_pickle)
         self.model_dir = model_dir
         self.settings = settings
         self.device = resolve_device(device)
         self.dtype_name = self._dtype_name()
-        self._digest = model_fingerprint(model_dir)
+        # a hub model is identified by its id (pin a revision by downloading it to a folder for exact caching)
+        self._digest = f"hub:{model_dir}" if self.hub_id else model_fingerprint(model_dir)
         self.description = f"{model_dir} ({self.device}, {self.dtype_name})"
         self.model, self.tokenizer = self._load()
         self.token_texts = [self.tokenizer.decode([i]) for i in range(len(self.tokenizer))]
@@ -167,7 +180,8 @@ class HuggingFaceBackend:
         if quantization is not None:
             options["quantization_config"] = quantization
             options["device_map"] = {"": 0}
-        tokenizer_source = self.model_dir if (self.model_dir / "tokenizer_config.json").exists() else base
+        local_tokenizer = (self.model_dir / "tokenizer_config.json").exists()
+        tokenizer_source = self.model_dir if local_tokenizer else base
         try:
             model: Any = AutoModelForCausalLM.from_pretrained(base, **options)
             if adapter_file.exists():

@@ -92,3 +92,20 @@ def test_a_lora_adapter_loads_on_its_base(tmp_path: Path) -> None:
     loaded = HuggingFaceBackend(tmp_path / "adapter", GenerationSettings(), "cpu")
     (generation,) = loaded.generate([make_case({"action": "get_task", "task_id": 3}, text="show task 3")])
     assert generation.output == '{"action":"get_task","task_id":3}'  # a fresh LoRA starts as the identity
+
+
+def test_a_hub_id_is_tried_on_the_hub_and_fails_clearly_offline(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from evaluator.generation.huggingface import is_hub_id
+
+    assert is_hub_id(Path("acme/task-api-v9")) and not is_hub_id(Path("no/such/model"))
+    assert not is_hub_id(EXAMPLES / "models" / "task-api-v2")
+    # in a fresh process: the hub library reads HF_HUB_OFFLINE when it is first imported
+    done = subprocess.run([sys.executable, "-m", "evaluator", "run", "--model", "acme/task-api-v9", "--benchmark",
+                           str(EXAMPLES / "task_api" / "benchmark.jsonl"), "--output-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
+    assert done.returncode == 2 and "the model does not load" in done.stderr and "Traceback" not in done.stderr
