@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +158,13 @@ def evaluate(inputs: Inputs, github: Any, output_dir: Path, warn: Warn) -> tuple
     except TaskevalError as error:
         command("error", str(error))
         paths = write_error_reports(error.message, error.hint, output_dir)
+        return outcome_from_report(*paths), None
+    except Exception as error:  # a bug: keep the traceback in the log, and still report ERROR, never a verdict
+        traceback.print_exc()
+        message = f"internal error: {type(error).__name__}: {error}"
+        command("error", message)
+        paths = write_error_reports(message, "this is a taskeval bug; report it with the traceback in the job log",
+                                    output_dir)
         return outcome_from_report(*paths), None
     paths = write_reports(result, output_dir)
     return outcome_from_report(*paths), result

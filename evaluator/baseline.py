@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import TaskevalError, did_you_mean
-from evaluator.metrics import METRICS, MetricValue
+from evaluator.metrics import METRICS, MetricValue, judge_metric
 from evaluator.report import write_atomically
 from evaluator.results import RunResult
 
@@ -100,7 +100,7 @@ def load_baseline(path: Path) -> Baseline:
         raise TaskevalError(f"{source}: 'judge_scores' must be an object of case id → scores")
     for case_id, scores in judge_scores.items():
         if case_id in cases and isinstance(scores, dict):
-            cases[case_id].update({f"llm_judge_{name}": value for name, value in scores.items()})
+            cases[case_id].update({judge_metric(name): value for name, value in scores.items()})
     metrics = {name: _metric_value(name, raw, source) for name, raw in data["metrics"].items()}
     return Baseline(source, metrics, cases, dict(data["fingerprint"]), dict(data["environment"]),
                     commit=data.get("commit"), created_at=data.get("created_at"))

@@ -10,9 +10,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evaluator import __version__
 from evaluator.errors import TaskevalError
+
+if TYPE_CHECKING:
+    from evaluator.results import RunResult
 
 EXIT_DEPLOY, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
 
@@ -51,11 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def print_summary(result: object, json_path: Path, markdown_path: Path) -> None:
+def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> None:
     from evaluator.gates import COMPARISONS, format_value
-    from evaluator.results import RunResult
 
-    assert isinstance(result, RunResult)
     cases = result.fingerprint["benchmark"]["cases"]
     print(f"\ntaskeval: {result.decision}  ({cases} cases, {result.duration_seconds:.1f} s)")
     for gate in result.gates:

@@ -15,7 +15,7 @@ from typing import Any
 
 from evaluator.baseline import Baseline
 from evaluator.config import RegressionConfig
-from evaluator.metrics import MetricValue, metric_definition
+from evaluator.metrics import MetricValue, judge_metric, metric_definition
 from evaluator.results import FAILED, PASSED, StageResult
 from evaluator.scoring import CaseResult
 from evaluator.stats import (
@@ -177,7 +177,7 @@ def _decide(test: _Test, p_adjusted: float, margin: float, alpha: float) -> Metr
 def per_case_values(cases: Sequence[CaseResult], judge_scores: Mapping[str, Mapping[str, float]]
                     ) -> dict[str, dict[str, Any]]:
     """Case id → metric → value: the checks, and the judge's normalised scores as `llm_judge_<criterion>`."""
-    return {case.id: {**case.checks, **{f"llm_judge_{k}": v for k, v in judge_scores.get(case.id, {}).items()}}
+    return {case.id: {**case.checks, **{judge_metric(k): v for k, v in judge_scores.get(case.id, {}).items()}}
             for case in cases}
 
 

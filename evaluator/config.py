@@ -21,7 +21,7 @@ import yaml
 
 from evaluator.errors import TaskevalError, did_you_mean
 from evaluator.gates import COMPARISONS
-from evaluator.metrics import metric_definition
+from evaluator.metrics import JUDGE_PREFIX, judge_metric, metric_definition
 
 NUMBER = (int, float)
 OPTIONAL_STR = (str, type(None))
@@ -233,12 +233,12 @@ def _check_values(config: Config, source: str) -> None:
         raise TaskevalError(f"{source}: set one of 'cost.price_per_million_tokens' and 'cost.gpu_hour_usd'",
                             "a hosted model has a token price; a self-hosted one a GPU-hour price")
     _check_judge(config.judge, source)
-    judge_metrics = {f"llm_judge_{c}" for c in [*config.judge.criteria, "overall"]}
+    judge_metrics = {judge_metric(c) for c in [*config.judge.criteria, "overall"]}
     for gate in config.quality_gates:
         where = f"{source}: quality_gates '{gate.name}'"
         metric_definition(gate.metric, where)
         base = gate.metric.removesuffix("_vs_baseline")
-        if base.startswith("llm_judge_") and base not in judge_metrics:
+        if base.startswith(JUDGE_PREFIX) and base not in judge_metrics:
             hint = did_you_mean(base, judge_metrics) or f"judge metrics: {', '.join(sorted(judge_metrics))}"
             raise TaskevalError(f"{where}: '{gate.metric}' is not a configured judge criterion", hint)
         COMPARISONS.get(gate.comparison, f"{where}: comparison")

@@ -24,7 +24,7 @@ from typing import Any
 from evaluator.benchmark import sha256_hex
 from evaluator.config import JudgeConfig
 from evaluator.judge_client import JUDGE_PROVIDERS, PROMPT_VERSION, OpenAIJudge, Verdict, estimate_tokens
-from evaluator.metrics import MetricValue
+from evaluator.metrics import MetricValue, judge_metric
 from evaluator.openai_calls import describe
 from evaluator.results import ERRORED, PASSED, StageResult, skipped
 from evaluator.scoring import CaseResult
@@ -239,6 +239,6 @@ def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, 
                            details=details), {}
     metrics = dict(spend)
     for name in [*settings.criteria, "overall"]:
-        metrics[f"llm_judge_{name}"] = _mean_metric(f"llm_judge_{name}", [s[name] for s in scores.values()], seed)
+        metrics[judge_metric(name)] = _mean_metric(judge_metric(name), [s[name] for s in scores.values()], seed)
     errors = tuple(f"{o.case.id}: {o.error}" for o in failed[:5])
     return StageResult(STAGE, PASSED, duration, metrics, errors=errors, details=details), scores

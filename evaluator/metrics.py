@@ -85,6 +85,11 @@ VS_BASELINE_SUFFIX = "_vs_baseline"
 JUDGE_PREFIX = "llm_judge_"
 
 
+def judge_metric(criterion: str) -> str:
+    """The metric name of a judge criterion (`accuracy` → `llm_judge_accuracy`; `overall` too)."""
+    return f"{JUDGE_PREFIX}{criterion}"
+
+
 def metric_definition(name: str, where: str = "") -> MetricDefinition:
     """The definition of a metric name, including `<metric>_vs_baseline` (candidate minus baseline)."""
     if name.endswith(VS_BASELINE_SUFFIX) and name[: -len(VS_BASELINE_SUFFIX)] in METRICS:

@@ -12,8 +12,6 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-OPENAI_DEFAULT_HOST = "api.openai.com"
-
 
 def make_client(base_url: str | None, api_key: str | None, timeout_s: float) -> Any:
     """The official client, its own retries off (ours honour Retry-After and count attempts)."""

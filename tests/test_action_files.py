@@ -49,7 +49,9 @@ def test_dockerfile_has_no_user_or_workdir_and_runs_the_entrypoint() -> None:
     instructions = [line.split()[0] for line in (ROOT / "Dockerfile").read_text().splitlines()
                     if line.strip() and not line.startswith((" ", "#"))]
     assert "USER" not in instructions and "WORKDIR" not in instructions
-    assert instructions.index("COPY") < instructions.index("RUN")  # requirements before the code
+    text = (ROOT / "Dockerfile").read_text()
+    assert text.index("COPY pyproject.toml") < text.index("pip install --no-cache-dir \"/opt/taskeval[gpu]\"") \
+        < text.index("COPY evaluator")  # dependencies installed before the code is copied, for layer caching
     assert 'ENTRYPOINT ["python", "/opt/taskeval/entrypoint.py"]' in (ROOT / "Dockerfile").read_text()
 
 

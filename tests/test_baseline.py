@@ -34,12 +34,11 @@ def test_the_shipped_baseline_is_paired_and_complete() -> None:
     assert set(baseline.environment) >= {"device", "dtype", "quantization", "batch_size", "torch", "transformers"}
 
 
-def test_flat_baseline_of_the_original_design() -> None:
-    baseline = load_baseline(write(Path(pytest.importorskip("tempfile").mkdtemp()),
-                                   {"accuracy": 0.87, "json_valid_rate": 0.97}))
+def test_flat_baseline_of_the_original_design(tmp_path: Path) -> None:
+    baseline = load_baseline(write(tmp_path, {"accuracy": 0.87, "json_valid_rate": 0.97}))
     assert baseline.cases is None and not baseline.n_given
     assert baseline.metrics["accuracy"].value == 0.87
-    with_n = load_baseline(write(Path(pytest.importorskip("tempfile").mkdtemp()), {"accuracy": 0.87, "n": 300}))
+    with_n = load_baseline(write(tmp_path, {"accuracy": 0.87, "n": 300}))
     assert with_n.n_given and with_n.metrics["accuracy"].n == 300
 
 

@@ -202,3 +202,20 @@ def test_files_written_into_the_workspace_are_handed_to_its_owner(workspace: Pat
         assert run_action(workspace, state, **{"check-run": "false", "comment": "false"})["code"] == 0
     written = [workspace / "taskeval-report", *(workspace / "taskeval-report").iterdir()]
     assert {(p.stat().st_uid, p.stat().st_gid) for p in written} == {(1234, 1234)}
+
+
+def test_an_internal_failure_is_an_error_report_not_a_bare_traceback(workspace: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import entrypoint
+    import evaluator.pipeline
+
+    def broken(options: object) -> None:
+        raise RuntimeError("device lost")
+
+    monkeypatch.setattr(evaluator.pipeline, "run", broken)
+    monkeypatch.chdir(workspace)
+    inputs = entrypoint.Inputs.from_env({"INPUT_MODEL": "m", "INPUT_BENCHMARK": "bench.jsonl"})
+    outcome, result = entrypoint.evaluate(inputs, None, workspace / "out", lambda error, action: None)
+    assert result is None and outcome.decision == "ERROR"
+    assert "internal error: RuntimeError: device lost" in outcome.markdown_path.read_text()
+    assert entrypoint.job_fails(outcome.decision, 0, "never")

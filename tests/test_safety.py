@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -82,4 +81,3 @@ def test_bad_suites_name_file_and_line(tmp_path: Path, row: dict, message: str) 
 def test_missing_suite_file(tmp_path: Path) -> None:
     with pytest.raises(TaskevalError, match="red-team suite not found"):
         load_suite(tmp_path / "none.jsonl")
-    assert json.loads(REDTEAM.read_text().splitlines()[0])["id"]
