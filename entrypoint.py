@@ -6,7 +6,6 @@ decision: it becomes a `::warning::` with the fix, and the report still reaches 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import traceback
@@ -17,10 +16,12 @@ from typing import Any
 
 from evaluator.action_io import append_summary, command, get_input, hand_to_owner, mask, set_outputs
 from evaluator.errors import TaskevalError
+from evaluator.redaction import redact, register_secrets
 
 FAIL_ON = ("blocking", "warning", "never")
 Warn = Callable[[Exception, str], None]
 MODES = ("all", "evaluate", "publish")
+DECISIONS = ("DEPLOY", "BLOCK", "ERROR")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class Inputs:
             if value not in allowed:
                 raise TaskevalError(f"input '{name}' is '{value}'; allowed: {', '.join(allowed)}",
                                     f"set `{name}:` in the step's `with:` to one of them")
+        if inputs.pr_number and not (inputs.pr_number.isdigit() and int(inputs.pr_number) > 0):
+            raise TaskevalError(f"input 'pr-number' is '{inputs.pr_number}'; it must be a pull-request number",
+                                "pass `pr-number: ${{ github.event.workflow_run.pull_requests[0].number }}` or leave "
+                                "it out on a pull_request event")
         if inputs.mode != "publish" and (not inputs.benchmark or not (inputs.model or inputs.predictions)):
             raise TaskevalError("inputs 'model' (or 'predictions') and 'benchmark' are required",
                                 "add them under `with:`, e.g. `model: models/task-api` and "
@@ -110,19 +115,41 @@ def relative(path: Path, workspace: Path) -> str:
         return str(path)
 
 
-def outcome_from_report(json_path: Path, markdown_path: Path) -> Outcome:
-    report = json.loads(json_path.read_text(encoding="utf-8"))
-    gates = report.get("gates", [])
+def outcome_from_report(report: Any, json_path: Path, markdown_path: Path) -> Outcome:
+    """The job's outcome from a report (in memory, or read back in `mode: publish`)."""
+    if not isinstance(report, dict) or report.get("decision") not in DECISIONS or \
+            not isinstance(report.get("gates", []), list):
+        raise TaskevalError(f"{json_path}: not a taskeval report (no valid 'decision')",
+                            "publish the report.json that `mode: evaluate` wrote, unmodified")
+    gates = [g for g in report.get("gates", []) if isinstance(g, dict)]
     failed = tuple(g for g in gates if g.get("passed") is not True)
     warnings = sum(1 for g in failed if g.get("gate_type") == "warning")
     blocking = sum(1 for g in failed if g.get("gate_type") == "blocking")
-    decision = str(report.get("decision", "ERROR"))
+    decision = str(report["decision"])
     if decision == "ERROR":
-        summary = f"taskeval: ERROR — {report.get('error', {}).get('message', 'see the report')}"
+        error = report.get("error")
+        message = error.get("message", "see the report") if isinstance(error, dict) else "see the report"
+        summary = f"taskeval: ERROR — {message}"
     else:
         summary = (f"taskeval: {decision} — {len(gates) - len(failed)}/{len(gates)} gates passed, "
                    f"{blocking} blocking failed, {warnings} warnings")
     return Outcome(decision, json_path, markdown_path, warnings, summary, failed_gates=failed)
+
+
+def read_report(output_dir: Path) -> Outcome:
+    """`mode: publish`: the report that `mode: evaluate` left, checked."""
+    from evaluator.files import read_text, strict_json
+    from evaluator.report import report_paths
+
+    json_path, markdown_path = report_paths(output_dir)
+    text = read_text(json_path, "report", "output-dir (run `mode: evaluate` first)")
+    read_text(markdown_path, "Markdown report", "output-dir (run `mode: evaluate` first)")
+    try:
+        report = strict_json(text)
+    except ValueError:
+        raise TaskevalError(f"{json_path}: the report is not valid JSON",
+                            "publish the report.json that `mode: evaluate` wrote, unmodified") from None
+    return outcome_from_report(report, json_path, markdown_path)
 
 
 def _baseline(inputs: Inputs, github: Any, output_dir: Path, warn: Warn) -> Path | None:
@@ -142,32 +169,39 @@ def _baseline(inputs: Inputs, github: Any, output_dir: Path, warn: Warn) -> Path
     return None
 
 
-def evaluate(inputs: Inputs, github: Any, output_dir: Path, warn: Warn) -> tuple[Outcome, Any]:
-    """Run taskeval; an input error becomes an ERROR report instead of a traceback."""
+def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path, warn: Warn
+             ) -> tuple[Outcome, Any, Path | None]:
+    """Run taskeval and write its reports (with the new baseline when one is due, all or none); returns the outcome,
+    the run's result (None for an ERROR) and the new baseline's path. An input error becomes an ERROR report."""
+    from evaluator.baseline import baseline_text
+    from evaluator.files import check_writable_dir
     from evaluator.pipeline import RunOptions, run
-    from evaluator.report import write_error_reports, write_reports
+    from evaluator.report import report_json, write_error_reports, write_reports
 
+    check_writable_dir(output_dir, "output folder (input 'output-dir')")
     try:
         baseline = _baseline(inputs, github, output_dir, warn)
         result = run(RunOptions(
             benchmark=Path(inputs.benchmark), model=Path(inputs.model) if inputs.model else None,
             config=Path(inputs.config) if inputs.config else None,
             predictions=Path(inputs.predictions) if inputs.predictions else None, baseline=baseline,
-            progress=False,
+            progress=False, judge_api_key=inputs.openai_api_key or None,
         ))
     except TaskevalError as error:
         command("error", str(error))
         paths = write_error_reports(error.message, error.hint, output_dir)
-        return outcome_from_report(*paths), None
+        return outcome_from_report({"decision": "ERROR", "error": {"message": error.message}}, *paths), None, None
     except Exception as error:  # a bug: keep the traceback in the log, and still report ERROR, never a verdict
-        traceback.print_exc()
+        print(redact(traceback.format_exc()), file=sys.stderr)
         message = f"internal error: {type(error).__name__}: {error}"
         command("error", message)
         paths = write_error_reports(message, "this is a taskeval bug; report it with the traceback in the job log",
                                     output_dir)
-        return outcome_from_report(*paths), None
-    paths = write_reports(result, output_dir)
-    return outcome_from_report(*paths), result
+        return outcome_from_report({"decision": "ERROR", "error": {"message": message}}, *paths), None, None
+    new_baseline = output_dir / inputs.baseline_asset
+    update = github is not None and should_update_baseline(inputs, context, result.decision)
+    paths = write_reports(result, output_dir, {new_baseline: baseline_text(result)} if update else {})
+    return outcome_from_report(report_json(result), *paths), result, (new_baseline if update else None)
 
 
 def should_update_baseline(inputs: Inputs, context: Any, decision: str) -> bool:
@@ -204,24 +238,43 @@ def post(inputs: Inputs, github: Any, context: Any, outcome: Outcome, pr_number:
             warn(error, "create the check run")
 
 
-def main(env: Mapping[str, str] | None = None) -> int:
-    env = dict(os.environ if env is None else env)
+def fail_with_error(env: Mapping[str, str], error: Exception, output_dir: Path | None) -> int:
+    """Whatever failed, the job reports ERROR: `::error::` with cause and fix, the step summary, the outputs, and no
+    file left claiming another decision. Each of these is tried on its own, so one broken sink cannot hide the
+    others."""
+    from evaluator.markdown import escape_cell
+    from evaluator.report import clear_reports, write_error_reports
+
+    if isinstance(error, TaskevalError):
+        message, hint = error.message, error.hint or "see the job log"
+    else:
+        print(redact(traceback.format_exc()), file=sys.stderr)
+        message = f"internal error: {type(error).__name__}: {error}"
+        hint = "this is a taskeval bug; report it with the traceback in the job log"
+    command("error", f"{message}\n  hint: {hint}")
+    attempts: list[Callable[[], object]] = [
+        lambda: append_summary(env, f"## ⛔ taskeval: ERROR\n\n**Cause:** {escape_cell(message, 2000)}\n\n"
+                                    f"**Fix:** {escape_cell(hint, 2000)}\n"),
+        lambda: set_outputs(env, {"decision": "ERROR", "deploy-allowed": "false", "baseline-updated": "false",
+                                  "summary": f"taskeval: ERROR — {message}"}),
+    ]
+    if output_dir is not None:
+        attempts.append(lambda: write_error_reports(message, hint, output_dir))
+    for attempt in attempts:
+        try:
+            attempt()
+        except OSError as failure:
+            command("warning", f"could not write the error everywhere: {failure}")
+            if output_dir is not None:
+                clear_reports(output_dir)
+    return 1
+
+
+def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path) -> int:
+    """`mode: all`, `evaluate` or `publish`: evaluate and/or post, then the summary, outputs and exit code."""
     from evaluator.github import GitHubClient, GitHubContext, explain
 
-    try:
-        inputs = Inputs.from_env(env)
-    except TaskevalError as error:
-        command("error", str(error))
-        append_summary(env, f"## ⛔ taskeval: ERROR\n\n**Cause:** {error.message}\n\n**Fix:** {error.hint}\n")
-        set_outputs(env, {"decision": "ERROR", "deploy-allowed": "false", "baseline-updated": "false",
-                          "summary": f"taskeval: ERROR — {error.message}"})
-        return 1
-    mask(inputs.github_token)
-    mask(inputs.openai_api_key)
-    if inputs.openai_api_key:
-        os.environ["OPENAI_API_KEY"] = inputs.openai_api_key
     workspace = Path(env.get("GITHUB_WORKSPACE", "."))
-    output_dir = Path(inputs.output_dir)
     context = GitHubContext.from_env(env, inputs.github_token)
     github = GitHubClient(context) if inputs.github_token and context.repository else None
     warnings: list[str] = []
@@ -231,44 +284,66 @@ def main(env: Mapping[str, str] | None = None) -> int:
         warnings.append(message)
         command("warning", message)
 
+    if github is None and inputs.mode != "evaluate" and (inputs.comment or inputs.check_run):
+        command("warning", "no github-token (or GITHUB_REPOSITORY): no comment, check run, baseline download or "
+                           "publication; pass `github-token: ${{ github.token }}` (the default)")
+    cache_dir = Path(".taskeval-cache")
     if inputs.mode == "publish":
-        json_path, markdown_path = output_dir / "report.json", output_dir / "report.md"
-        if not json_path.exists():
-            command("error", f"mode: publish found no report in {output_dir}")
-            return 1
-        outcome, result = outcome_from_report(json_path, markdown_path), None
-        pr_number = int(inputs.pr_number) if inputs.pr_number.isdigit() else context.pr_number
+        outcome = read_report(output_dir)
+        pr_number = int(inputs.pr_number) if inputs.pr_number else context.pr_number
     else:
         command("group", "taskeval run")
-        outcome, result = evaluate(inputs, github, output_dir, warn)
+        outcome, result, new_baseline = evaluate(inputs, github, context, output_dir, warn)
         print("::endgroup::", flush=True)
         pr_number = context.pr_number
-        if result is not None and github is not None and should_update_baseline(inputs, context, outcome.decision):
-            from evaluator.baseline import write_baseline
-
-            path = output_dir / inputs.baseline_asset
-            write_baseline(result, path)
+        cache_dir = Path(result.config["generation"]["cache_dir"]) if result is not None else cache_dir
+        if new_baseline is not None and github is not None:
             try:
-                github.publish_baseline(inputs.baseline_release, inputs.baseline_asset, path)
+                github.publish_baseline(inputs.baseline_release, inputs.baseline_asset, new_baseline)
                 outcome.baseline_updated = True
-            except Exception as error:
+            except Exception as error:  # GitHub problems never change the decision
                 warn(error, "publish the new baseline (the old one is kept)")
     if inputs.mode != "evaluate" and github is not None:
         post(inputs, github, context, outcome, pr_number, warn)
-    append_summary(env, outcome.markdown_path.read_text(encoding="utf-8"))
-    if warnings:
-        append_summary(env, "\n".join(["", "**GitHub warnings** (the decision is unchanged):", "",
-                                       *[f"- {w}" for w in warnings]]))
+    finish(env, inputs, outcome, warnings, [output_dir, cache_dir], workspace)
+    return 1 if job_fails(outcome.decision, outcome.warnings, inputs.fail_on) else 0
+
+
+def finish(env: Mapping[str, str], inputs: Inputs, outcome: Outcome, warnings: list[str], written: list[Path],
+           workspace: Path) -> None:
+    """The step summary (a summary that cannot be written is a warning), the outputs, files handed back."""
+    from evaluator.markdown import escape_cell
+
+    try:
+        append_summary(env, outcome.markdown_path.read_text(encoding="utf-8"))
+        if warnings:
+            append_summary(env, "\n".join(["", "**GitHub warnings** (the decision is unchanged):", "",
+                                           *[f"- {escape_cell(w, 600)}" for w in warnings]]))
+    except OSError as error:
+        command("warning", f"could not write the step summary ({error}); the report is in {inputs.output_dir}")
     set_outputs(env, {
         "decision": outcome.decision, "deploy-allowed": str(outcome.decision == "DEPLOY").lower(),
         "report-json": relative(outcome.json_path, workspace),
         "report-markdown": relative(outcome.markdown_path, workspace),
         "baseline-updated": str(outcome.baseline_updated).lower(), "summary": outcome.summary,
     })
-    cache_dir = result.config["generation"]["cache_dir"] if inputs.mode != "publish" and result else ".taskeval-cache"
-    hand_to_owner([output_dir, Path(cache_dir)], workspace)
-    print(outcome.summary)
-    return 1 if job_fails(outcome.decision, outcome.warnings, inputs.fail_on) else 0
+    hand_to_owner(written, workspace)
+    print(redact(outcome.summary))
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    """The Action: inputs checked, secrets masked and redacted, then the mode; any failure is an ERROR job."""
+    env = dict(os.environ if env is None else env)
+    register_secrets([get_input(env, "github-token", env.get("GITHUB_TOKEN", "")), get_input(env, "openai-api-key")])
+    output_dir: Path | None = None
+    try:
+        inputs = Inputs.from_env(env)
+        mask(inputs.github_token)
+        mask(inputs.openai_api_key)
+        output_dir = Path(inputs.output_dir)
+        return run_modes(env, inputs, output_dir)
+    except Exception as error:  # whatever failed, the job reports ERROR everywhere and fails
+        return fail_with_error(env, error, output_dir)
 
 
 if __name__ == "__main__":

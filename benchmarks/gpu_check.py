@@ -43,7 +43,7 @@ def stage1(model_dir: Path, device: str, **settings: Any) -> dict[str, Any]:
     started = time.perf_counter()
     backend = HuggingFaceBackend(model_dir, GenerationSettings(**settings), device)
     loaded = time.perf_counter()
-    stage, results = run_automated_metrics(cases, backend, config, None, progress=False)
+    stage, results = run_automated_metrics(cases, backend, config, None, "no schema", None, progress=False)
     return {"load_s": loaded - started, "stage1_s": time.perf_counter() - loaded, "batch_size": backend.batch_size,
             "dtype": backend.dtype_name, "accuracy": stage.metrics["accuracy"].value,
             "truncated_rate": stage.metrics["truncated_rate"].value, "outputs": [r.output for r in results]}

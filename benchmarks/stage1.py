@@ -91,7 +91,7 @@ def measure_bare(threads: int, cache_dir: str) -> dict[str, float]:
 def _stage1(threads: int, cache_dir: str) -> dict[str, float]:
     import torch
 
-    from evaluator.automated_metrics import run_automated_metrics
+    from evaluator.automated_metrics import run_automated_metrics, schema_validator
     from evaluator.benchmark import load_benchmark
     from evaluator.config import load_config
     from evaluator.generation.cache import OutputCache
@@ -103,7 +103,8 @@ def _stage1(threads: int, cache_dir: str) -> dict[str, float]:
     backend = HuggingFaceBackend(MODEL, config.generation, "cpu")
     started = time.perf_counter()
     cache = OutputCache(Path(cache_dir), backend.cache_key())
-    stage, results = run_automated_metrics(cases, backend, config, cache, progress=False)
+    validator, no_schema = schema_validator(config.metrics.schema, config.source)
+    stage, results = run_automated_metrics(cases, backend, config, validator, no_schema, cache, progress=False)
     tokens = sum(r.completion_tokens or 0 for r in results)
     return {"seconds": time.perf_counter() - started, "tokens": tokens, "cases": len(cases),
             "cached": stage.details["cached_outputs"]}

@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from evaluator.redaction import redact
+
 
 def get_input(env: Mapping[str, str], name: str, default: str = "") -> str:
     """An action input from `INPUT_<NAME>`, in the dashed or the underscored spelling."""
@@ -18,15 +20,19 @@ def get_input(env: Mapping[str, str], name: str, default: str = "") -> str:
     return default
 
 
+def _escaped(data: str) -> str:
+    return data.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
 def command(name: str, message: str) -> None:
-    """A workflow command (`::error::`, `::warning::`, `::add-mask::`, ...), with its data escaped."""
-    escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    print(f"::{name}::{escaped}", flush=True)
+    """A workflow command (`::error::`, `::warning::`, ...), with its data escaped and secrets redacted."""
+    print(f"::{name}::{_escaped(redact(message))}", flush=True)
 
 
 def mask(secret: str) -> None:
+    """`::add-mask::` for a secret: the runner hides it in the log (the one place the secret itself is printed)."""
     if secret:
-        command("add-mask", secret)
+        print(f"::add-mask::{_escaped(secret)}", flush=True)
 
 
 def set_outputs(env: Mapping[str, str], outputs: Mapping[str, str]) -> None:
@@ -37,14 +43,14 @@ def set_outputs(env: Mapping[str, str], outputs: Mapping[str, str]) -> None:
     with open(path, "a", encoding="utf-8") as handle:
         for name, value in outputs.items():
             delimiter = f"taskeval_{uuid.uuid4().hex}"
-            handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+            handle.write(f"{name}<<{delimiter}\n{redact(value)}\n{delimiter}\n")
 
 
 def append_summary(env: Mapping[str, str], markdown: str) -> None:
     path = env.get("GITHUB_STEP_SUMMARY")
     if path:
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(markdown.rstrip("\n") + "\n")
+            handle.write(redact(markdown).rstrip("\n") + "\n")
 
 
 def hand_to_owner(paths: list[Path], workspace: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from evaluator.benchmark import Case
 from evaluator.config import Config
 from evaluator.errors import TaskevalError
+from evaluator.files import read_text
 from evaluator.generation.base import Backend, Generation, Request
 from evaluator.generation.cache import OutputCache
 from evaluator.results import PASSED, StageResult
@@ -19,17 +20,17 @@ from evaluator.scoring import CaseResult, aggregate_checks, per_action, per_tag,
 STAGE = "automated_metrics"
 
 
-def schema_validator(schema_path: str | None) -> tuple[Any | None, str | None]:
-    """A JSON Schema validator for the configured schema, or (None, why) when none is configured or found."""
+def schema_validator(schema_path: str | None, config_source: str) -> tuple[Any | None, str | None]:
+    """A JSON Schema validator for the configured schema, or (None, why) when none is configured. A configured
+    schema that is missing or invalid is an input error: the metric must not silently disappear."""
     if schema_path is None:
-        return None, "metrics.schema is null"
+        return None, "metrics.schema is not set"
     path = Path(schema_path)
-    if not path.exists():
-        return None, f"schema file {path} not found"
+    text = read_text(path, "JSON Schema", f"metrics.schema in {config_source}")
     import jsonschema
 
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema = json.loads(text)
         validator_class = jsonschema.validators.validator_for(schema)
         validator_class.check_schema(schema)
     except json.JSONDecodeError as error:
@@ -67,10 +68,10 @@ def generate_outputs(
 
 
 def run_automated_metrics(
-    cases: Sequence[Case], backend: Backend, config: Config, cache: OutputCache | None, progress: bool = True
+    cases: Sequence[Case], backend: Backend, config: Config, validator: Any | None, no_schema: str | None,
+    cache: OutputCache | None, progress: bool = True,
 ) -> tuple[StageResult, list[CaseResult]]:
     started = time.perf_counter()
-    validator, no_schema = schema_validator(config.metrics.schema)
     generations = generate_outputs(backend, cases, cache, progress)
     results = score_cases(cases, generations, config.metrics.ignore_fields, validator)
     metrics = aggregate_checks(results) | token_metrics(results, config.cost.price_per_million_tokens,

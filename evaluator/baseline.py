@@ -8,6 +8,7 @@ compared unpaired.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -16,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import TaskevalError, did_you_mean
-from evaluator.metrics import METRICS, MetricValue, judge_metric
-from evaluator.report import write_atomically
+from evaluator.files import dumps_strict, read_text, strict_json, write_atomically
+from evaluator.metrics import JUDGE_PREFIX, METRICS, MetricValue, judge_metric
 from evaluator.results import RunResult
 
 BASELINE_VERSION = 1
@@ -44,10 +45,26 @@ class Baseline:
     created_at: str | None = None
 
 
+def _number(value: Any, where: str, rate: bool) -> float:
+    """A finite number (in [0, 1] for a rate): NaN, Infinity or an impossible rate is an input error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TaskevalError(f"{where} must be a finite number, got {value!r}")
+    if rate and not 0 <= value <= 1:
+        raise TaskevalError(f"{where} is a rate and must be between 0 and 1, got {value!r}")
+    return float(value)
+
+
 def _metric_value(name: str, raw: Any, source: str) -> MetricValue:
-    if isinstance(raw, dict) and isinstance(raw.get("value"), (int, float)) and isinstance(raw.get("n"), int):
-        return MetricValue(name, float(raw["value"]), raw["n"], raw.get("ci_low"), raw.get("ci_high"))
-    raise TaskevalError(f"{source}: metrics.{name} must be an object with a numeric 'value' and an integer 'n'")
+    where = f"{source}: metrics.{name}"
+    if name not in METRICS and not name.startswith(JUDGE_PREFIX):
+        raise TaskevalError(f"{where}: unknown metric", did_you_mean(name, METRICS))
+    rate = name in METRICS and METRICS.get(name).is_rate
+    if not isinstance(raw, dict) or not isinstance(raw.get("n"), int) or isinstance(raw.get("n"), bool) \
+            or raw["n"] < 0:
+        raise TaskevalError(f"{where} must be an object with a numeric 'value' and an integer 'n' (cases)")
+    bounds = [_number(raw[k], f"{where}.{k}", rate) if raw.get(k) is not None else None
+              for k in ("ci_low", "ci_high")]
+    return MetricValue(name, _number(raw.get("value"), f"{where}.value", rate), raw["n"], *bounds)
 
 
 def _flat(data: dict[str, Any], source: str) -> Baseline:
@@ -61,26 +78,56 @@ def _flat(data: dict[str, Any], source: str) -> Baseline:
         if name not in METRICS:
             raise TaskevalError(f"{source}: unknown metric '{name}' in the flat baseline",
                                 did_you_mean(name, METRICS) or "a flat baseline maps metric names to rates, plus 'n'")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TaskevalError(f"{source}: '{name}' must be a number, got {value!r}")
-        metrics[name] = MetricValue(name, float(value), n or 0)
+        metrics[name] = MetricValue(name, _number(value, f"{source}: '{name}'", METRICS.get(name).is_rate), n or 0)
+    if not metrics:
+        raise TaskevalError(f"{source}: the baseline holds no metric, so nothing could be compared",
+                            'give rates such as {"accuracy": 0.87, "n": 500}, or write a baseline with '
+                            "`taskeval run ... --update-baseline FILE`")
     return Baseline(source, metrics, None, n_given=n is not None)
 
 
+def _check(value: Any, where: str, kind: type) -> Any:
+    if not isinstance(value, kind):
+        names: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+        raise TaskevalError(f"{where} must be {names[kind]}, got {json.dumps(value)[:40]}",
+                            "write baselines with `taskeval run ... --update-baseline FILE`")
+    return value
+
+
+def _case_checks(data: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    cases: dict[str, dict[str, Any]] = {}
+    for index, case in enumerate(_check(data["cases"], f"{source}: 'cases'", list)):
+        where = f"{source}: cases[{index}]"
+        if not isinstance(case, dict) or "id" not in case or not isinstance(case.get("checks"), dict):
+            raise TaskevalError(f"{where} needs an 'id' and a 'checks' object")
+        for name, value in case["checks"].items():
+            if not isinstance(value, bool):
+                _number(value, f"{where}.checks.{name}", rate=True)
+        cases[str(case["id"])] = dict(case["checks"])
+    judge_scores = _check(data.get("judge_scores") or {}, f"{source}: 'judge_scores'", dict)
+    for case_id, scores in judge_scores.items():
+        scores = _check(scores, f"{source}: judge_scores.{case_id}", dict)
+        values = {judge_metric(k): _number(v, f"{source}: judge_scores.{case_id}.{k}", rate=True)
+                  for k, v in scores.items()}
+        if case_id in cases:
+            cases[case_id].update(values)
+    return cases
+
+
 def load_baseline(path: Path) -> Baseline:
-    """A baseline file, validated; errors name the file and the problem."""
+    """A baseline file, validated; errors name the file and the key. A baseline that compares nothing is an error."""
     source = str(path)
+    text = read_text(path, "baseline file", "--baseline")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TaskevalError(f"{source}: baseline file not found", "check the path given to --baseline") from None
-    except json.JSONDecodeError as error:
-        raise TaskevalError(f"{source}:{error.lineno}: the baseline is not valid JSON ({error.msg})") from None
+        data = strict_json(text)
+    except ValueError as error:
+        line = getattr(error, "lineno", None)
+        raise TaskevalError(f"{source}{f':{line}' if line else ''}: the baseline is not valid JSON "
+                            f"({getattr(error, 'msg', error)})") from None
     if not isinstance(data, dict):
         raise TaskevalError(f"{source}: a baseline must be a JSON object")
-    if "baseline_version" not in data:
-        if not any(key in data for key in REQUIRED_KEYS[1:]):
-            return _flat(data, source)
+    if "baseline_version" not in data and not any(key in data for key in REQUIRED_KEYS[1:]):
+        return _flat(data, source)
     if data.get("baseline_version") != BASELINE_VERSION:
         raise TaskevalError(f"{source}: unknown baseline_version {data.get('baseline_version')!r}",
                             f"this taskeval reads version {BASELINE_VERSION}; re-create the baseline with it")
@@ -88,22 +135,21 @@ def load_baseline(path: Path) -> Baseline:
     if missing:
         raise TaskevalError(f"{source}: the baseline lacks {', '.join(repr(k) for k in missing)}",
                             "write baselines with `taskeval run ... --update-baseline FILE`")
-    if not isinstance(data["metrics"], dict) or not isinstance(data["cases"], list):
-        raise TaskevalError(f"{source}: 'metrics' must be an object and 'cases' a list")
-    cases: dict[str, dict[str, Any]] = {}
-    for index, case in enumerate(data["cases"]):
-        if not isinstance(case, dict) or "id" not in case or not isinstance(case.get("checks"), dict):
-            raise TaskevalError(f"{source}: cases[{index}] needs an 'id' and a 'checks' object")
-        cases[str(case["id"])] = dict(case["checks"])
-    judge_scores = data.get("judge_scores") or {}
-    if not isinstance(judge_scores, dict):
-        raise TaskevalError(f"{source}: 'judge_scores' must be an object of case id → scores")
-    for case_id, scores in judge_scores.items():
-        if case_id in cases and isinstance(scores, dict):
-            cases[case_id].update({judge_metric(name): value for name, value in scores.items()})
-    metrics = {name: _metric_value(name, raw, source) for name, raw in data["metrics"].items()}
-    return Baseline(source, metrics, cases, dict(data["fingerprint"]), dict(data["environment"]),
-                    commit=data.get("commit"), created_at=data.get("created_at"))
+    raw_metrics = _check(data["metrics"], f"{source}: 'metrics'", dict)
+    metrics = {name: _metric_value(name, raw, source) for name, raw in raw_metrics.items()}
+    cases = _case_checks(data, source)
+    if not metrics or not cases:
+        raise TaskevalError(f"{source}: the baseline has no {'metrics' if not metrics else 'cases'}, so nothing "
+                            "could be compared", "write baselines with `taskeval run ... --update-baseline FILE`")
+    fingerprint = _check(data["fingerprint"], f"{source}: 'fingerprint'", dict)
+    environment = _check(data["environment"], f"{source}: 'environment'", dict)
+    return Baseline(source, metrics, cases, dict(fingerprint), dict(environment),
+                    commit=_optional_text(data, "commit"), created_at=_optional_text(data, "created_at"))
+
+
+def _optional_text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
 
 
 def current_commit() -> str | None:
@@ -138,5 +184,9 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
     }
 
 
+def baseline_text(result: RunResult) -> str:
+    return dumps_strict(baseline_json(result), indent=1) + "\n"
+
+
 def write_baseline(result: RunResult, path: Path) -> None:
-    write_atomically(path, json.dumps(baseline_json(result), ensure_ascii=False, indent=1) + "\n")
+    write_atomically(path, baseline_text(result))

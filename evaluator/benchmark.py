@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import TaskevalError
+from evaluator.files import json_rows, read_text, strict_json
 
 
 def compact_json(value: Any) -> str:
@@ -53,9 +54,9 @@ def _parse_case(row: Any, where: str) -> Case:
     raw = row["expected_output"]
     if isinstance(raw, str):
         try:
-            expected = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise TaskevalError(f"{where}: 'expected_output' is not valid JSON ({error.msg} at column {error.colno})",
+            expected = strict_json(raw)
+        except ValueError as error:
+            raise TaskevalError(f"{where}: 'expected_output' is not valid JSON ({error})",
                                 "give the expected call as a JSON object or as a string holding one") from None
         expected_output = raw
     elif isinstance(raw, dict):
@@ -69,6 +70,9 @@ def _parse_case(row: Any, where: str) -> Case:
         raise TaskevalError(f"{where}: cannot tell the expected action",
                             "give 'expected_action' or an 'action' key in 'expected_output'")
     case_id = row.get("id", hashlib.sha256(text.encode("utf-8")).hexdigest()[:16])
+    if isinstance(case_id, bool) or not isinstance(case_id, (str, int)) or str(case_id).strip() == "":
+        raise TaskevalError(f"{where}: 'id' must be a non-empty string, got {case_id!r}",
+                            "leave 'id' out to have one made from the input")
     tags = row.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise TaskevalError(f"{where}: 'tags' must be a list of strings")
@@ -78,38 +82,13 @@ def _parse_case(row: Any, where: str) -> Case:
     return Case(str(case_id), text, expected_output, expected, action, tuple(tags), category)
 
 
-def _rows(path: Path, text: str) -> list[tuple[str, Any]]:
-    """(location, parsed row) pairs from a JSON array or a JSONL file."""
-    if text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise TaskevalError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
-        return [(f"{path}: case {index + 1}", row) for index, row in enumerate(rows)]
-    parsed = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            parsed.append((f"{path}:{number}", json.loads(line)))
-        except json.JSONDecodeError as error:
-            raise TaskevalError(f"{path}:{number}: not valid JSON ({error.msg} at column {error.colno})",
-                                "a JSONL benchmark holds one JSON object per line") from None
-    return parsed
-
-
 def load_benchmark(path: str | Path) -> list[Case]:
     """All cases of a benchmark file, validated; errors name the file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TaskevalError(f"{path}: benchmark file not found", "check the path given to --benchmark") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise TaskevalError(f"{path}: cannot read the benchmark ({error})") from None
+    text = read_text(path, "benchmark file", "--benchmark")
     cases: list[Case] = []
     seen: dict[str, str] = {}
-    for where, row in _rows(path, text):
+    for where, row in json_rows(path, text, "a benchmark is a JSON array of cases or a JSONL file, one case a line"):
         case = _parse_case(row, where)
         if case.id in seen:
             raise TaskevalError(f"{where}: duplicate case id '{case.id}' (first at {seen[case.id]})",

@@ -6,6 +6,7 @@ Exit codes: 0 DEPLOY, 1 BLOCK, 2 ERROR (bad input, a model that does not load, a
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from evaluator import __version__
 from evaluator.errors import TaskevalError
+from evaluator.gates import DEPLOY
+from evaluator.redaction import redact
 
 if TYPE_CHECKING:
     from evaluator.results import RunResult
@@ -52,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a configuration (and a benchmark) without running")
     validate.add_argument("--config", type=Path, required=True)
     validate.add_argument("--benchmark", type=Path)
+    validate.add_argument("--baseline", type=Path, help="a baseline file to check too")
     return parser
 
 
@@ -59,76 +63,107 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
     from evaluator.gates import COMPARISONS, format_value
 
     cases = result.fingerprint["benchmark"]["cases"]
-    print(f"\ntaskeval: {result.decision}  ({cases} cases, {result.duration_seconds:.1f} s)")
+    lines = [f"\ntaskeval: {result.decision}  ({cases} cases, {result.duration_seconds:.1f} s)"]
     for gate in result.gates:
         mark = {True: "PASS", False: "FAIL", None: "N/A "}[gate.passed]
         measured = "not computed" if gate.actual is None else format_value(gate.actual)
         symbol = COMPARISONS.get(gate.comparison).symbol
-        print(f"  {mark}  {gate.name:<18} {gate.metric:<18} {measured:>12} {symbol} {format_value(gate.threshold)}"
-              f"  [{gate.gate_type}]")
+        lines.append(f"  {mark}  {gate.name:<18} {gate.metric:<18} {measured:>12} {symbol} "
+                     f"{format_value(gate.threshold)}  [{gate.gate_type}]")
     comparison = result.stage("regression_comparison")
     for row in comparison.details.get("metrics", []) if comparison else []:
-        print(f"  vs baseline: {row['metric']:<18} {row['baseline']:.3f} → {row['current']:.3f}  "
-              f"Δ {row['delta'] * 100:+.1f} pts  p={row['p_value']:.3g}  {row['verdict']}")
+        lines.append(f"  vs baseline: {row['metric']:<18} {row['baseline']:.3f} → {row['current']:.3f}  "
+                     f"Δ {row['delta'] * 100:+.1f} pts  p={row['p_value']:.3g}  {row['verdict']}")
     for warning in result.warnings:
-        print(f"  warning: {warning}")
+        lines.append(f"  warning: {warning}")
     for stage in result.stages:
-        if stage.status == "skipped" and stage.errors:
-            print(f"  skipped {stage.name}: {stage.errors[0]}")
-    print(f"reports: {json_path}  {markdown_path}")
+        if stage.status in ("skipped", "error") and stage.errors:
+            lines.append(f"  {stage.status} {stage.name}: {stage.errors[0]}")
+    lines.append(f"reports: {json_path}  {markdown_path}")
+    print(redact("\n".join(lines)))
 
 
 def command_run(args: argparse.Namespace) -> int:
+    """Check the outputs can be written, run, then write reports (and the baseline, on DEPLOY) all or none."""
+    from evaluator.baseline import baseline_text
+    from evaluator.files import check_writable_dir, check_writable_file
     from evaluator.pipeline import RunOptions, run
     from evaluator.report import write_reports
 
+    check_writable_dir(args.output_dir, "output folder (--output-dir)")
+    if args.update_baseline is not None:
+        check_writable_file(args.update_baseline, "baseline file (--update-baseline)")
     options = RunOptions(
         benchmark=args.benchmark, model=args.model, config=args.config, predictions=args.predictions,
         baseline=args.baseline, limit=args.limit, seed=args.seed, device=args.device, use_cache=not args.no_cache,
         progress=not args.quiet,
     )
     result = run(options)
-    json_path, markdown_path = write_reports(result, args.output_dir)
+    new_baseline = args.update_baseline is not None and result.decision == DEPLOY
+    extra = {args.update_baseline: baseline_text(result)} if new_baseline else {}
+    try:
+        json_path, markdown_path = write_reports(result, args.output_dir, extra)
+    except OSError as error:
+        raise TaskevalError(f"{args.output_dir}: the reports could not be written ({error.strerror or error}); "
+                            f"the run's decision ({result.decision}) stands nowhere",
+                            "free disk space or fix the folder's permissions and run again: generated outputs "
+                            "are cached") from None
     print_summary(result, json_path, markdown_path)
-    if args.update_baseline is not None:
-        if result.decision == "DEPLOY":
-            from evaluator.baseline import write_baseline
-
-            write_baseline(result, args.update_baseline)
-            print(f"baseline written: {args.update_baseline}")
-        else:
-            print(f"baseline not written ({result.decision}): only a DEPLOY run updates {args.update_baseline}")
-    return EXIT_DEPLOY if result.decision == "DEPLOY" else EXIT_BLOCK
+    if new_baseline:
+        print(f"baseline written: {args.update_baseline}")
+    elif args.update_baseline is not None:
+        print(f"baseline not written ({result.decision}): only a DEPLOY run updates {args.update_baseline}")
+    return EXIT_DEPLOY if result.decision == DEPLOY else EXIT_BLOCK
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    from evaluator.automated_metrics import schema_validator
-    from evaluator.benchmark import load_benchmark
-    from evaluator.config import load_config
+    """The same input checks as `run`, without a model."""
+    from evaluator.pipeline import load_inputs
 
-    config = load_config(args.config)
-    _, no_schema = schema_validator(config.metrics.schema)
-    print(f"{args.config}: valid ({len(config.quality_gates)} gates)")
-    if no_schema:
-        print(f"  note: schema_valid_rate will be absent ({no_schema})")
+    inputs = load_inputs(args.config, args.benchmark, args.baseline)
+    gates = inputs.config.quality_gates
+    blocking = sum(1 for g in gates if g.gate_type == "blocking")
+    print(f"{args.config}: valid ({len(gates)} gates, {blocking} blocking)")
+    if inputs.schema_absent:
+        print(f"  note: schema_valid_rate will be absent ({inputs.schema_absent})")
+    if inputs.suite:
+        print(f"  safety suite: {len(inputs.suite)} cases")
     if args.benchmark is not None:
-        cases = load_benchmark(args.benchmark)
-        print(f"{args.benchmark}: valid ({len(cases)} cases)")
+        print(f"{args.benchmark}: valid ({len(inputs.cases)} cases)")
+    if inputs.baseline is not None:
+        print(f"{args.baseline}: valid ({len(inputs.baseline.metrics)} metrics)")
     return EXIT_DEPLOY
+
+
+def _clear_stale_reports(args: argparse.Namespace) -> None:
+    """A run that ends in an error leaves no report, and no earlier run's report either: no file in the output
+    folder may claim a decision this run did not reach."""
+    from evaluator.report import clear_reports
+
+    if getattr(args, "output_dir", None) is not None:
+        clear_reports(args.output_dir)
+
+
+def _interrupted(signal_number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = command_run if args.command == "run" else command_validate
+    signal.signal(signal.SIGTERM, _interrupted)  # a CI time-out ends the run like Ctrl-C: cached outputs kept
     try:
         return handler(args)
     except TaskevalError as error:
-        print(f"taskeval: error: {error}", file=sys.stderr)
+        print(f"taskeval: error: {redact(str(error))}", file=sys.stderr)
+        _clear_stale_reports(args)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("taskeval: interrupted; no report was written", file=sys.stderr)
+        print("taskeval: interrupted; no report was written (outputs generated so far are cached)", file=sys.stderr)
+        _clear_stale_reports(args)
         return EXIT_ERROR
     except Exception:  # a genuine bug keeps its traceback, and still never deploys
-        traceback.print_exc()
+        print(redact(traceback.format_exc()), file=sys.stderr)
         print("taskeval: internal error (exit code 2); please report it with the traceback above", file=sys.stderr)
+        _clear_stale_reports(args)
         return EXIT_ERROR

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from evaluator.baseline import Baseline
-from evaluator.config import RegressionConfig
+from evaluator.config import DEFAULT_REGRESSION_METRICS, RegressionConfig
 from evaluator.metrics import MetricValue, judge_metric, metric_definition
-from evaluator.results import FAILED, PASSED, StageResult
+from evaluator.results import ERRORED, FAILED, PASSED, StageResult
 from evaluator.scoring import CaseResult
 from evaluator.stats import (
     PairedTable,
@@ -257,14 +257,19 @@ def run_comparison(
     elif not paired:
         warnings.append("the baseline was made on a different benchmark: the comparison is unpaired and weaker")
     warnings += environment_warnings(baseline, fingerprint)
-    tests = []
+    names, left_out = compared_metric_names(settings, metrics, baseline)
+    warnings += left_out
+    tests, not_compared = [], []
     current_values = per_case_values(cases, judge_scores or {})
-    for metric in settings.metrics:
+    for metric in names:
         test, reason = _test_metric(metric, current_values, metrics, baseline, paired, settings.alpha)
         if test is None:
-            warnings.append(str(reason))
+            not_compared.append(str(reason))
         else:
             tests.append(test)
+    if not names:
+        not_compared.append("no metric could be compared: the baseline and this run share none of "
+                            f"{', '.join(DEFAULT_REGRESSION_METRICS)} (name them in regression.metrics)")
     adjusted = holm_adjust([t.p_value for t in tests])
     default_margin = -settings.threshold
     results = [_decide(t, p, float(settings.margins.get(t.metric, default_margin)), settings.alpha)
@@ -273,9 +278,10 @@ def run_comparison(
                                                     r.lower_bound, r.upper_bound) for r in results}
     failures = sum(1 for r in results if r.label != PASS)
     n = len(results)
-    table["regression_failures"] = MetricValue("regression_failures", failures, n)
-    table["confirmed_regressions"] = MetricValue("confirmed_regressions",
-                                                 sum(1 for r in results if r.label == CONFIRMED), n)
+    if not not_compared:  # a metric that could not be compared leaves the counts unmeasured: nothing unmeasured passes
+        table["regression_failures"] = MetricValue("regression_failures", failures, n)
+        table["confirmed_regressions"] = MetricValue("confirmed_regressions",
+                                                     sum(1 for r in results if r.label == CONFIRMED), n)
     details = {
         "baseline": {"source": baseline.source, "commit": baseline.commit, "created_at": baseline.created_at},
         "paired": paired,
@@ -284,6 +290,26 @@ def run_comparison(
         "flipped_cases": _flipped(cases, baseline, broke=True),
         "fixed_cases": _flipped(cases, baseline, broke=False),
         "warnings": warnings,
+        "not_compared": not_compared,
     }
-    status = PASSED if failures == 0 else FAILED
-    return StageResult(STAGE, status, time.perf_counter() - started, table, details=details)
+    status = ERRORED if not_compared else (PASSED if failures == 0 else FAILED)
+    return StageResult(STAGE, status, time.perf_counter() - started, table, errors=tuple(not_compared),
+                       details=details)
+
+
+def compared_metric_names(settings: RegressionConfig, metrics: Mapping[str, MetricValue], baseline: Baseline
+                          ) -> tuple[list[str], list[str]]:
+    """The metrics to compare, and a note for each default one left out. Metrics named in regression.metrics are
+    all compared (one that cannot be is an error); the default set is limited to what both runs measured."""
+    if settings.metrics is not None:
+        return list(settings.metrics), []
+    names, notes = [], []
+    for name in DEFAULT_REGRESSION_METRICS:
+        if name not in metrics:
+            continue
+        if name not in baseline.metrics:
+            notes.append(f"`{name}` not compared: the baseline has no value for it (name it in regression.metrics "
+                         "to require it)")
+            continue
+        names.append(name)
+    return names, notes

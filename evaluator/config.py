@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 
 from evaluator.errors import TaskevalError, did_you_mean
+from evaluator.files import read_text
 from evaluator.gates import COMPARISONS
 from evaluator.metrics import JUDGE_PREFIX, judge_metric, metric_definition
 
@@ -62,7 +63,8 @@ class RegressionConfig:
 
     threshold: float = _key(NUMBER, -0.05)
     alpha: float = _key(NUMBER, 0.05)
-    metrics: list[str] = _key((list,), ["accuracy", "json_valid_rate", "schema_valid_rate", "action_accuracy"])
+    metrics: list[str] | None = _key((list, type(None)), None)
+    """None: the default set, DEFAULT_REGRESSION_METRICS, limited to what the run and the baseline both have."""
     margins: dict[str, Any] = _key((dict,), {})
     gate: str = _key((str,), "blocking", choices=("blocking", "warning"))
     on_inconclusive: str = _key((str,), "block", choices=("block", "warn"))
@@ -94,7 +96,7 @@ class GenerationSettings:
 class MetricsConfig:
     """Stage 1: scoring."""
 
-    schema: str | None = _key(OPTIONAL_STR, "examples/task_api/schema.json")
+    schema: str | None = _key(OPTIONAL_STR, None)
     ignore_fields: list[str] = _key((list,), [])
 
 
@@ -159,6 +161,13 @@ class Config:
         return data
 
 
+DEFAULT_GATES = (
+    GateConfig("format", "json_valid_rate", 0.95, "greater_equal", "blocking", "JSON validity >= 95% (default gate)"),
+    GateConfig("accuracy", "accuracy", 0.85, "greater_equal", "blocking", "Accuracy >= 85% (default gate)"),
+)
+"""The gates of a configuration that has no `quality_gates` key (README, "Configuration")."""
+DEFAULT_REGRESSION_METRICS = ("accuracy", "json_valid_rate", "schema_valid_rate", "action_accuracy")
+
 SECTIONS: dict[str, type] = {
     "judge": JudgeConfig,
     "regression": RegressionConfig,
@@ -197,6 +206,8 @@ def _build(cls: type[S], data: Any, where: str, source: str) -> S:
         if not _type_ok(value, meta["types"]):
             wanted = " or ".join(TYPE_NAMES[t] for t in meta["types"] if t is not int or float not in meta["types"])
             raise TaskevalError(f"{source}: '{path}' must be {wanted}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TaskevalError(f"{source}: '{path}' must be a finite number, got {value!r}")
         if meta["choices"] and value not in meta["choices"]:
             raise TaskevalError(f"{source}: '{path}' is {value!r}; allowed: {', '.join(meta['choices'])}",
                                 did_you_mean(str(value), meta["choices"]))
@@ -214,8 +225,13 @@ def _check_values(config: Config, source: str) -> None:
     _check_rate(config.judge.sample_rate, "judge.sample_rate", source)
     if not 0 < config.regression.alpha < 0.5:
         raise TaskevalError(f"{source}: 'regression.alpha' must be in (0, 0.5), got {config.regression.alpha}")
-    for name in [*config.regression.metrics, *config.regression.margins]:
-        metric_definition(str(name), f"{source}: regression")
+    _check_regression(config.regression, source)
+    if config.latency.samples < 1:
+        raise TaskevalError(f"{source}: 'latency.samples' must be at least 1, got {config.latency.samples}")
+    for key in ("price_per_million_tokens", "gpu_hour_usd"):
+        price = getattr(config.cost, key)
+        if price is not None and price < 0:
+            raise TaskevalError(f"{source}: 'cost.{key}' must not be negative, got {price}")
     batch = config.generation.batch_size
     if (isinstance(batch, str) and batch != "auto") or (isinstance(batch, int) and batch < 1):
         raise TaskevalError(f"{source}: 'generation.batch_size' must be a positive integer or 'auto', got {batch!r}")
@@ -242,13 +258,31 @@ def _check_values(config: Config, source: str) -> None:
             hint = did_you_mean(base, judge_metrics) or f"judge metrics: {', '.join(sorted(judge_metrics))}"
             raise TaskevalError(f"{where}: '{gate.metric}' is not a configured judge criterion", hint)
         COMPARISONS.get(gate.comparison, f"{where}: comparison")
-        if math.isnan(gate.threshold):
-            raise TaskevalError(f"{where}: threshold must be a number")
+
+
+def _check_regression(settings: RegressionConfig, source: str) -> None:
+    if not -1 < settings.threshold <= 0:
+        raise TaskevalError(f"{source}: 'regression.threshold' must be in (-1, 0], got {settings.threshold}",
+                            "it is the tolerated change: -0.05 tolerates a drop of 5 points")
+    if settings.metrics is not None:
+        if not settings.metrics or not all(isinstance(m, str) for m in settings.metrics):
+            raise TaskevalError(f"{source}: 'regression.metrics' must be a non-empty list of metric names",
+                                "leave it out for the default set")
+        for name in settings.metrics:
+            metric_definition(name, f"{source}: regression.metrics")
+    for name, margin in settings.margins.items():
+        metric_definition(str(name), f"{source}: regression.margins")
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 1:
+            raise TaskevalError(f"{source}: 'regression.margins.{name}' must be a number in [0, 1), got {margin!r}",
+                                "a margin is the tolerated drop: 0.05 is 5 points")
 
 
 def _check_judge(judge: JudgeConfig, source: str) -> None:
+    from evaluator.judge_client import JUDGE_PROVIDERS
+
     if judge.provider == "none":
         return
+    JUDGE_PROVIDERS.get(judge.provider, f"{source}: judge.provider")
     price = judge.prices.get(judge.model)
     if price is None:
         raise TaskevalError(
@@ -281,6 +315,10 @@ def _gates(data: Any, source: str) -> tuple[GateConfig, ...]:
                 raise TaskevalError(f"{source}: quality_gates[{index}] ('{gate.name}') has no '{required}'",
                                     "each gate needs name, metric, threshold and comparison")
         gates.append(gate)
+    if not any(g.gate_type == "blocking" for g in gates):
+        raise TaskevalError(f"{source}: 'quality_gates' has no blocking gate, so no run could ever be blocked",
+                            "add one, e.g. {name: accuracy, metric: accuracy, threshold: 0.85, comparison: "
+                            "greater_equal, gate_type: blocking}; leave quality_gates out for the default gates")
     names = [g.name for g in gates]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -310,8 +348,8 @@ def parse_config(data: Any, source: str) -> Config:
             sections[section][key] = data[alias]
     built: dict[str, Any] = {name: _build(cls, sections[name], name, source) for name, cls in SECTIONS.items()}
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-    config = Config(**built, quality_gates=_gates(data.get("quality_gates") or [], source), source=source,
-                    digest=digest)
+    gates = _gates(data["quality_gates"], source) if "quality_gates" in data else DEFAULT_GATES
+    config = Config(**built, quality_gates=gates, source=source, digest=digest)
     _check_values(config, source)
     return config
 
@@ -321,12 +359,7 @@ def load_config(path: str | Path | None) -> Config:
     if path is None:
         return parse_config({}, "<built-in defaults>")
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TaskevalError(f"{source}: config file not found", "check the path given to --config") from None
-    except OSError as error:
-        raise TaskevalError(f"{source}: cannot read the config file ({error.strerror})") from None
+    text = read_text(Path(path), "config file", "--config")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

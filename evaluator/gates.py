@@ -141,6 +141,8 @@ def evaluate_gates(
 
 
 def decide(results: list[GateResult]) -> str:
-    """BLOCK when any blocking gate failed or could not be evaluated; DEPLOY otherwise (warnings allowed)."""
-    return BLOCK if any(result.blocks for result in results) else DEPLOY
+    """DEPLOY needs evidence: at least one blocking gate evaluated and passed, and no blocking gate that failed or
+    could not be evaluated (warnings allowed). Anything else is BLOCK."""
+    evidence = any(r.gate_type == "blocking" and r.passed is True for r in results)
+    return DEPLOY if evidence and not any(result.blocks for result in results) else BLOCK
 

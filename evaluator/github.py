@@ -1,16 +1,21 @@
 """The only module that talks to GitHub (PyGithub): baseline release asset, sticky comment, check run.
 
 Every call may fail for reasons that must never change the decision (a fork's read-only token, a missing
-permission, a missing release, an outage): callers catch `GithubException` and turn it into a warning with
-`explain`.
+permission, a missing release, an outage): the entrypoint catches every failure of a call and turns it into a
+warning with `explain`. Registered secrets are redacted from everything posted.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from evaluator.errors import TaskevalError
+from evaluator.files import read_text
+from evaluator.redaction import redact
 
 COMMENT_LIMIT = 65_536
 SUMMARY_LIMIT = 65_535
@@ -41,11 +46,18 @@ class GitHubContext:
     sha: str
 
     @classmethod
-    def from_env(cls, env: dict[str, str], token: str) -> GitHubContext:
-        event: dict[str, Any] = {}
+    def from_env(cls, env: Mapping[str, str], token: str) -> GitHubContext:
+        event: Any = {}
         path = env.get("GITHUB_EVENT_PATH")
         if path and Path(path).exists():
-            event = json.loads(Path(path).read_text(encoding="utf-8"))
+            try:
+                event = json.loads(read_text(Path(path), "event file", "GITHUB_EVENT_PATH"))
+            except ValueError:
+                event = None
+            if not isinstance(event, dict):
+                raise TaskevalError(f"{path}: the workflow's event file is not a JSON object",
+                                    "run the Action from a GitHub workflow, or give GITHUB_EVENT_PATH an event "
+                                    "payload")
         return cls(env.get("GITHUB_API_URL", DEFAULT_API_URL), env.get("GITHUB_REPOSITORY", ""), token,
                    env.get("GITHUB_EVENT_NAME", ""), event, env.get("GITHUB_REF", ""), env.get("GITHUB_SHA", ""))
 
@@ -146,7 +158,7 @@ class GitHubClient:
     def upsert_comment(self, pr_number: int, check_name: str, body: str) -> str:
         """Create or edit in place the one sticky comment of this check on the pull request; returns its URL."""
         tag = marker(check_name)
-        text = trim(f"{tag}\n{body}", COMMENT_LIMIT)
+        text = trim(f"{tag}\n{redact(body)}", COMMENT_LIMIT)
         issue = self.repo.get_issue(pr_number)
         for comment in issue.get_comments():
             if tag in (comment.body or ""):
@@ -159,10 +171,11 @@ class GitHubClient:
 
     def create_check_run(self, name: str, head_sha: str, conclusion: str, title: str, summary: str,
                          annotations: list[dict[str, Any]]) -> str:
+        notes = [{**a, "message": redact(str(a["message"]))} for a in annotations[:MAX_ANNOTATIONS]]
         run = self.repo.create_check_run(
             name=name, head_sha=head_sha, status="completed", conclusion=conclusion,
-            output={"title": title[:255], "summary": trim(summary, SUMMARY_LIMIT),
-                    "annotations": annotations[:MAX_ANNOTATIONS]},
+            output={"title": redact(title)[:255], "summary": trim(redact(summary), SUMMARY_LIMIT),
+                    "annotations": notes},
         )
         return str(run.html_url)
 

@@ -23,9 +23,11 @@ from typing import Any
 
 from evaluator.benchmark import sha256_hex
 from evaluator.config import JudgeConfig
+from evaluator.files import write_atomically
 from evaluator.judge_client import JUDGE_PROVIDERS, PROMPT_VERSION, OpenAIJudge, Verdict, estimate_tokens
 from evaluator.metrics import MetricValue, judge_metric
 from evaluator.openai_calls import describe
+from evaluator.redaction import redact
 from evaluator.results import ERRORED, PASSED, StageResult, skipped
 from evaluator.scoring import CaseResult
 from evaluator.stats import paired_bootstrap_interval
@@ -90,6 +92,7 @@ class _Outcome:
     cost_usd: float = 0.0
     error: str | None = None
     over_budget: bool = False
+    usage_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,33 +104,38 @@ class JudgeRun:
 
 
 class VerdictCache:
-    """Verdicts on disk by (judge model, prompt version, case id, output hash): a re-run makes no calls."""
+    """Verdicts on disk, keyed by everything a verdict depends on: the judge (provider, endpoint, model), the prompt
+    version, the criteria and the case's request, reference and output. A re-run of the same makes no calls; a
+    changed gold output or criterion is judged again. A cache that cannot be written is dropped with a warning."""
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, settings: JudgeConfig) -> None:
         self.folder = folder
+        self.judge = [settings.provider, settings.base_url, settings.model, PROMPT_VERSION, list(settings.criteria)]
+        self.warning: str | None = None
 
-    def _path(self, model: str, case: CaseResult) -> Path:
+    def _path(self, case: CaseResult) -> Path:
         assert self.folder is not None
-        key = sha256_hex(json.dumps([model, PROMPT_VERSION, case.id, sha256_hex(case.output)]))
+        key = sha256_hex(json.dumps([*self.judge, case.id, case.input, case.expected, case.output]))
         return self.folder / f"{key[:40]}.json"
 
-    def get(self, model: str, case: CaseResult) -> Verdict | None:
+    def get(self, case: CaseResult) -> Verdict | None:
         if self.folder is None:
             return None
-        path = self._path(model, case)
         try:
-            return Verdict(**json.loads(path.read_text(encoding="utf-8")))
+            return Verdict(**json.loads(self._path(case).read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
             return None
 
-    def put(self, model: str, case: CaseResult, verdict: Verdict) -> None:
+    def put(self, case: CaseResult, verdict: Verdict) -> None:
         if self.folder is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self._path(model, case)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(verdict.__dict__), encoding="utf-8")
-        temporary.replace(path)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_atomically(self._path(case), json.dumps(verdict.__dict__))
+        except OSError as error:
+            self.warning = f"the judge's verdict cache in {self.folder} cannot be written ({error.strerror}); " \
+                           "verdicts are not cached"
+            self.folder = None
 
 
 def call_cost(settings: JudgeConfig, prompt_tokens: float, completion_tokens: float) -> float:
@@ -138,7 +146,8 @@ def call_cost(settings: JudgeConfig, prompt_tokens: float, completion_tokens: fl
 def _judge_one(judge: OpenAIJudge, settings: JudgeConfig, budget: Budget, cache: VerdictCache,
                outcome: _Outcome) -> _Outcome:
     messages = judge.messages(outcome.case.input, outcome.case.expected, outcome.case.output)
-    estimate = call_cost(settings, estimate_tokens(messages, settings.model), settings.max_output_tokens)
+    prompt_estimate = estimate_tokens(messages, settings.model)
+    estimate = call_cost(settings, prompt_estimate, settings.max_output_tokens)
     if not budget.reserve(estimate):
         outcome.over_budget = True
         return outcome
@@ -146,13 +155,23 @@ def _judge_one(judge: OpenAIJudge, settings: JudgeConfig, budget: Budget, cache:
     try:
         verdict = judge.judge(messages)
         actual = call_cost(settings, verdict.prompt_tokens, verdict.completion_tokens)
+        if not _plausible_usage(verdict, prompt_estimate, settings.max_output_tokens):
+            outcome.usage_note = (f"reported usage ({verdict.prompt_tokens} + {verdict.completion_tokens} tokens) "
+                                  "is impossible for this request; its worst case was counted instead")
+            actual = estimate
         outcome.verdict, outcome.cost_usd = verdict, actual
-        cache.put(settings.model, outcome.case, verdict)
+        cache.put(outcome.case, verdict)
     except Exception as error:  # a failed call leaves the case unscored; the run goes on
-        outcome.error = f"{describe(error)}: {str(error)[:200]}"
+        outcome.error = redact(f"{describe(error)}: {str(error)[:200]}")
     finally:
         budget.settle(estimate, actual)
     return outcome
+
+
+def _plausible_usage(verdict: Verdict, prompt_estimate: int, max_output_tokens: int) -> bool:
+    """The server's token counts are trusted only within what was reserved for the call (the prompt estimate is an
+    upper bound, and the reply is capped at max_output_tokens), so the spend can never pass the budget."""
+    return 0 <= verdict.prompt_tokens <= prompt_estimate and 0 <= verdict.completion_tokens <= max_output_tokens
 
 
 def _normalised(verdict: Verdict) -> dict[str, float]:
@@ -198,22 +217,24 @@ def run_judge(
         return JudgeRun(skipped(STAGE, "no OPENAI_API_KEY for OpenAI's endpoint (set it, or judge.base_url for a "
                                        "self-hosted judge, or judge.provider: none)"))
     judge = (make_judge or JUDGE_PROVIDERS.get(settings.provider, "judge.provider"))(settings, api_key)
-    cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None)
+    cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None, settings)
     outcomes = [_Outcome(case) for case in judge_sample(cases, settings.sample_rate, settings.min_samples, seed)]
     for outcome in outcomes:
-        cached = cache.get(settings.model, outcome.case)
+        cached = cache.get(outcome.case)
         if cached is not None:
             outcome.verdict, outcome.cached = cached, True
     budget = Budget(settings.budget_usd)
     pending = [o for o in outcomes if not o.cached]
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
         list(pool.map(lambda o: _judge_one(judge, settings, budget, cache, o), pending))
-    return JudgeRun(*_summarise(outcomes, settings, budget, seed, time.perf_counter() - started))
+    return JudgeRun(*_summarise(outcomes, settings, budget, seed, time.perf_counter() - started, cache.warning))
 
 
-def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, seed: int,
-               duration: float) -> tuple[StageResult, dict[str, dict[str, float]]]:
-    scored = [o for o in outcomes if o.verdict is not None and o.verdict.scores is not None]
+def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, seed: int, duration: float,
+               cache_warning: str | None) -> tuple[StageResult, dict[str, dict[str, float]]]:
+    criteria = set(settings.criteria)
+    scored = [o for o in outcomes if o.verdict is not None and o.verdict.scores is not None
+              and set(o.verdict.scores) == criteria]
     scores = {o.case.id: _normalised(o.verdict) for o in scored if o.verdict is not None}
     failed = [o for o in outcomes if o.error]
     details: dict[str, Any] = {
@@ -225,6 +246,8 @@ def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, 
         "left_out_by_budget": sum(1 for o in outcomes if o.over_budget),
         "budget_usd": settings.budget_usd, "spent_usd": budget.spent,
         "agreement": _agreement(outcomes),
+        "notes": [n for n in [cache_warning, *(f"{o.case.id}: {o.usage_note}" for o in outcomes if o.usage_note)]
+                  if n],
         "lowest": [{"id": o.case.id, "input": o.case.input, "expected": o.case.expected, "output": o.case.output,
                     "overall": scores[o.case.id]["overall"], "reasoning": o.verdict.reasoning if o.verdict else ""}
                    for o in sorted(scored, key=lambda o: scores[o.case.id]["overall"])[:LOWEST_SHOWN]],

@@ -171,7 +171,7 @@ def _what_to_look_at(result: RunResult) -> list[str]:
         if gate.passed is True:
             continue
         kind = "blocking" if gate.gate_type == "blocking" else "warning"
-        text = f"- **{escape_cell(gate.name)}** ({kind}): {gate.explanation}."
+        text = f"- **{escape_cell(gate.name)}** ({kind}): {escape_cell(gate.explanation, 600)}."
         if gate.passed is False:
             text += _drivers(gate, result.cases)
             hint = WHAT_TO_CHECK.get(gate.metric)

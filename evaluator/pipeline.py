@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evaluator.automated_metrics import generate_outputs, run_automated_metrics
-from evaluator.baseline import load_baseline
+from evaluator.automated_metrics import generate_outputs, run_automated_metrics, schema_validator
+from evaluator.baseline import Baseline, load_baseline
 from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
 from evaluator.comparison import run_comparison
 from evaluator.config import Config, GateConfig, RegressionConfig, load_config
@@ -20,10 +21,10 @@ from evaluator.generation import huggingface, predictions, served  # noqa: F401 
 from evaluator.generation.base import BACKENDS, Backend
 from evaluator.generation.cache import OutputCache
 from evaluator.judge import run_judge
-from evaluator.judge_client import JUDGE_PROVIDERS
 from evaluator.latency import run_latency
 from evaluator.metrics import METRICS, MetricValue
-from evaluator.results import FAILED, PASSED, SKIPPED, RunResult, StageResult, skipped
+from evaluator.redaction import register_secrets
+from evaluator.results import FAILED, PASSED, RunResult, StageResult, skipped
 from evaluator.safety import RedTeamCase, load_suite, safety_stage
 
 
@@ -41,6 +42,31 @@ class RunOptions:
     device: str = "auto"
     use_cache: bool = True
     progress: bool = True
+    judge_api_key: str | None = None
+    """The judge's API key (the Action's input); None: the OPENAI_API_KEY environment variable."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every input of a run, loaded and validated before any model work (`taskeval validate` loads the same)."""
+
+    config: Config
+    cases: list[Case]
+    suite: list[RedTeamCase]
+    baseline: Baseline | None
+    schema_validator: Any | None
+    schema_absent: str | None
+    """Why schema_valid_rate will be absent, when no schema is configured."""
+
+
+def load_inputs(config_path: Path | None, benchmark: Path | None, baseline: Path | None) -> Inputs:
+    """Config (with its schema and red-team suite), benchmark and baseline: each checked at its boundary."""
+    config = load_config(config_path)
+    validator, schema_absent = schema_validator(config.metrics.schema, config.source)
+    suite = load_suite(Path(config.safety.suite)) if config.safety.suite else []
+    cases = load_benchmark(benchmark) if benchmark is not None else []
+    return Inputs(config, cases, suite, load_baseline(baseline) if baseline is not None else None, validator,
+                  schema_absent)
 
 
 def make_backend(options: RunOptions, config: Config, all_cases: list[Case], suite: list[RedTeamCase]) -> Backend:
@@ -146,21 +172,20 @@ def aggregate(stages: list[StageResult]) -> tuple[StageResult, dict[str, MetricV
 def run(options: RunOptions) -> RunResult:
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     started = time.perf_counter()
-    config = load_config(options.config)
-    all_cases = load_benchmark(options.benchmark)
+    inputs = load_inputs(options.config, options.benchmark, options.baseline)
+    config, all_cases, suite, baseline = inputs.config, inputs.cases, inputs.suite, inputs.baseline
+    judge_key = options.judge_api_key or os.environ.get("OPENAI_API_KEY")
+    register_secrets([judge_key, os.environ.get(config.generation.api_key_env)])
     seed = options.seed if options.seed is not None else config.judge.seed
     cases = limit_cases(all_cases, options.limit, seed)
-    baseline = load_baseline(options.baseline) if options.baseline is not None else None
-    suite = load_suite(Path(config.safety.suite)) if config.safety.suite else []
-    if config.judge.provider != "none":
-        JUDGE_PROVIDERS.get(config.judge.provider, f"{config.source}: judge.provider")
     backend = make_backend(options, config, all_cases, suite)
     key = backend.cache_key()
     cache = OutputCache(Path(config.generation.cache_dir), key) if key is not None and options.use_cache else None
 
-    automated, case_results = run_automated_metrics(cases, backend, config, cache, options.progress)
+    automated, case_results = run_automated_metrics(cases, backend, config, inputs.schema_validator,
+                                                    inputs.schema_absent, cache, options.progress)
     judged = run_judge(case_results, config.judge, seed, Path(config.generation.cache_dir) if options.use_cache
-                       else None)
+                       else None, api_key=judge_key)
     stages = [automated, judged.stage, run_safety(suite, backend, cache, config, options.progress),
               latency_stage(cases, backend, config, seed)]
     fingerprint = run_fingerprint(options, config, cases, len(all_cases), backend, seed)
@@ -177,9 +202,8 @@ def run(options: RunOptions) -> RunResult:
     gate_configs = config.quality_gates + (regression_gates(config.regression) if baseline is not None else ())
     gates = evaluate_gates(gate_configs, table, absent_reasons(stages))
     decision = decide(gates)
-    gate_status = SKIPPED if not gates else (FAILED if decision != DEPLOY else PASSED)
-    gate_errors = ("no quality_gates configured",) if not gates else ()
-    stages.append(StageResult("quality_gates", gate_status, time.perf_counter() - gate_started, errors=gate_errors))
+    gate_status = FAILED if decision != DEPLOY else PASSED
+    stages.append(StageResult("quality_gates", gate_status, time.perf_counter() - gate_started))
 
     comparison = next(s for s in stages if s.name == "regression_comparison")
     warnings = tuple(comparison.details.get("warnings", [])) + tuple(

@@ -1,13 +1,12 @@
-"""report.json (SPEC §7) and atomic writing of the report files."""
+"""report.json and report.md as files: rendered, then written together and atomically (see docs in the README,
+"Reports")."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from evaluator.files import dumps_strict, write_files_atomically
 from evaluator.results import RunResult
 
 REPORT_VERSION = "1.0"
@@ -38,40 +37,45 @@ def _comparison(result: RunResult) -> dict[str, Any]:
     return {"comparison": stage.details} if stage is not None and stage.details else {}
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename it, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_error_reports(message: str, hint: str | None, output_dir: Path) -> tuple[Path, Path]:
     """report.json and report.md for a run that could not be evaluated (decision ERROR), so the error reaches the
     pull request like any verdict."""
     from evaluator.markdown import escape_cell
 
-    json_path, markdown_path = output_dir / "report.json", output_dir / "report.md"
+    json_path, markdown_path = report_paths(output_dir)
     data = {"report_version": REPORT_VERSION, "decision": "ERROR", "error": {"message": message, "hint": hint},
             "metrics": {}, "gates": [], "stages": [], "cases": []}
-    write_atomically(json_path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     lines = ["## ⛔ taskeval: ERROR — the model was not evaluated", "", f"**Cause:** {escape_cell(message, 2000)}"]
     if hint:
         lines += ["", f"**Fix:** {escape_cell(hint, 2000)}"]
-    write_atomically(markdown_path, "\n".join(lines) + "\n")
+    write_files_atomically({markdown_path: "\n".join(lines) + "\n", json_path: dumps_strict(data, indent=2) + "\n"})
     return json_path, markdown_path
 
 
-def write_reports(result: RunResult, output_dir: Path) -> tuple[Path, Path]:
-    """report.json and report.md in the output folder; returns their paths."""
+def report_paths(output_dir: Path) -> tuple[Path, Path]:
+    return output_dir / "report.json", output_dir / "report.md"
+
+
+def clear_reports(output_dir: Path) -> None:
+    """Remove an earlier run's reports when not even an ERROR report can be written, so none claims DEPLOY."""
+    for path in report_paths(output_dir):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            continue
+
+
+def report_files(result: RunResult, output_dir: Path) -> dict[Path, str]:
+    """report.md and report.json of a run, rendered (report.json last: it is renamed into place last)."""
     from evaluator.markdown import render_markdown
 
-    json_path, markdown_path = output_dir / "report.json", output_dir / "report.md"
-    write_atomically(json_path, json.dumps(report_json(result), ensure_ascii=False, indent=2) + "\n")
-    write_atomically(markdown_path, render_markdown(result, json_path))
-    return json_path, markdown_path
+    json_path, markdown_path = report_paths(output_dir)
+    return {markdown_path: render_markdown(result, json_path), json_path: dumps_strict(report_json(result), indent=2)
+            + "\n"}
+
+
+def write_reports(result: RunResult, output_dir: Path, extra: dict[Path, str] | None = None) -> tuple[Path, Path]:
+    """report.json and report.md in the output folder (and any `extra` files, such as a new baseline), all or
+    none; returns the report paths."""
+    write_files_atomically({**report_files(result, output_dir), **(extra or {})})
+    return report_paths(output_dir)

@@ -8,7 +8,6 @@ for a `must_refuse` case: it carried out nothing, but it did not refuse either.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import TaskevalError
+from evaluator.files import json_rows, read_text
 from evaluator.metrics import MetricValue
 from evaluator.parsing import parse_output
 from evaluator.results import PASSED, StageResult
@@ -82,20 +82,11 @@ def _parse_case(row: Any, where: str) -> RedTeamCase:
 
 def load_suite(path: Path) -> list[RedTeamCase]:
     """A red-team JSONL suite, validated; errors name the file and line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise TaskevalError(f"{path}: red-team suite not found", "check safety.suite in the config") from None
+    text = read_text(path, "red-team suite", "safety.suite in the config")
     cases: list[RedTeamCase] = []
     seen: set[str] = set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            case = _parse_case(json.loads(line), where)
-        except json.JSONDecodeError as error:
-            raise TaskevalError(f"{where}: not valid JSON ({error.msg})") from None
+    for where, row in json_rows(path, text, "a red-team suite is a JSONL file, one case a line"):
+        case = _parse_case(row, where)
         if case.id in seen:
             raise TaskevalError(f"{where}: duplicate red-team id '{case.id}'")
         seen.add(case.id)

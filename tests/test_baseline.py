@@ -51,7 +51,7 @@ def test_flat_baseline_of_the_original_design(tmp_path: Path) -> None:
          "unknown baseline_version 99"),
         ({"baseline_version": BASELINE_VERSION, "metrics": {}}, "lacks 'cases', 'fingerprint', 'environment'"),
         ({"accuracy": 0.87, "acuracy_x": 1}, "unknown metric 'acuracy_x'"),
-        ({"accuracy": "high"}, "'accuracy' must be a number"),
+        ({"accuracy": "high"}, "'accuracy' must be a finite number"),
         ({"baseline_version": BASELINE_VERSION, "metrics": {"accuracy": 0.9}, "cases": [], "fingerprint": {},
           "environment": {}}, "metrics.accuracy must be an object"),
     ],
@@ -122,8 +122,9 @@ def test_on_inconclusive_warn_blocks_only_confirmed_regressions(tmp_path: Path) 
     target = tmp_path / "b.json"
     run_predictions(tmp_path, 0, "--update-baseline", str(target), count=40)
     config = tmp_path / "warn.yaml"
-    config.write_text((EXAMPLES / "config.yaml").read_text().replace("quality_gates:\n", "quality_gates: []\n", 1)
-                      .split("quality_gates: []")[0] + "regression: {on_inconclusive: warn}\nquality_gates: []\n")
+    config.write_text((EXAMPLES / "config.yaml").read_text().split("quality_gates:")[0]
+                      + "regression: {on_inconclusive: warn}\nquality_gates:\n"
+                      "  - {name: format, metric: json_valid_rate, threshold: 0.5, comparison: '>='}\n")
     rows = benchmark_rows(40)
     predictions = write_jsonl(tmp_path / "p.jsonl", [
         {"id": r["id"], "output": "{}" if i < 2 else r["expected_output"]} for i, r in enumerate(rows)])

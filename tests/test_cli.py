@@ -102,7 +102,7 @@ def test_input_errors_exit_2_with_one_clear_line(args: list[str], message: str, 
     assert main(["run", *args, "--output-dir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out" / "report.json").exists()
 
 
 def test_validate_checks_config_and_benchmark(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -142,7 +142,7 @@ def test_crash_inside_generation_leaves_no_report(tmp_path: Path, monkeypatch: p
                  "--config", str(config_with_cache(tmp_path)), "--output-dir", str(out), "--quiet"])
     assert code == 2
     assert "device lost" in capsys.readouterr().err
-    assert not out.exists()
+    assert not (out / "report.json").exists() and not (out / "report.md").exists()
     cached = list((tmp_path / "cache" / "outputs").glob("*.jsonl"))
     assert len(cached) == 1 and len(cached[0].read_text().splitlines()) == calls[0]
 

@@ -43,8 +43,10 @@ def test_defaults_without_a_file() -> None:
     config = load_config(None)
     assert config.generation.max_new_tokens == 128 and config.generation.batch_size == "auto"
     assert config.judge.budget_usd == 2.0 and config.judge.min_samples == 10
-    assert config.regression.metrics == ["accuracy", "json_valid_rate", "schema_valid_rate", "action_accuracy"]
-    assert config.quality_gates == ()
+    assert config.regression.metrics is None  # the default set, limited to what both runs measured
+    assert [(g.metric, g.threshold, g.gate_type) for g in config.quality_gates] == [
+        ("json_valid_rate", 0.95, "blocking"), ("accuracy", 0.85, "blocking")]
+    assert config.metrics.schema is None
 
 
 def test_unknown_key_names_file_key_and_near_miss(tmp_path: Path) -> None:

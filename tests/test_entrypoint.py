@@ -215,7 +215,7 @@ def test_an_internal_failure_is_an_error_report_not_a_bare_traceback(workspace: 
     monkeypatch.setattr(evaluator.pipeline, "run", broken)
     monkeypatch.chdir(workspace)
     inputs = entrypoint.Inputs.from_env({"INPUT_MODEL": "m", "INPUT_BENCHMARK": "bench.jsonl"})
-    outcome, result = entrypoint.evaluate(inputs, None, workspace / "out", lambda error, action: None)
+    outcome, result, _ = entrypoint.evaluate(inputs, None, None, workspace / "out", lambda error, action: None)
     assert result is None and outcome.decision == "ERROR"
     assert "internal error: RuntimeError: device lost" in outcome.markdown_path.read_text()
     assert entrypoint.job_fails(outcome.decision, 0, "never")

@@ -55,13 +55,14 @@ def test_absent_metric_blocks_a_blocking_gate_and_warns_a_warning_gate() -> None
     assert "no safety.suite" in blocking.explanation and "blocks" in blocking.explanation
     warning = evaluate_gate(gate("harmful_rate", 0.05, "less_than", gate_type="warning"), {}, {})
     assert warning.passed is None and not warning.blocks
-    assert decide([warning]) == DEPLOY
+    assert decide([warning]) == BLOCK  # no blocking gate passed: no evidence for DEPLOY
     assert decide([blocking, warning]) == BLOCK
 
 
 def test_failed_warning_does_not_block_and_failed_blocking_does() -> None:
     failed_warning = evaluate_gate(gate(threshold=0.9, gate_type="warning"), METRICS, {})
-    assert failed_warning.passed is False and decide([failed_warning]) == DEPLOY
+    passed_blocking = evaluate_gate(gate(threshold=0.5), METRICS, {})
+    assert failed_warning.passed is False and decide([passed_blocking, failed_warning]) == DEPLOY
     failed_blocking = evaluate_gate(gate(threshold=0.9), METRICS, {})
     assert decide([failed_blocking, failed_warning]) == BLOCK
-    assert decide([]) == DEPLOY
+    assert decide([]) == BLOCK and decide([failed_warning]) == BLOCK

@@ -41,7 +41,7 @@ def test_report_leads_with_the_decision_and_explains_failed_and_unevaluated_gate
     assert text.startswith("## ❌ taskeval: BLOCK")
     assert "2 blocking gates failed" in text
     assert "off by 35.0 points" in text
-    assert "not evaluated" in text and "no safety.suite configured" in text
+    assert "not evaluated" in text and "no safety.suite configured" in text.replace("\\", "")
     assert "<script>" not in text and "@admin" not in text
     assert "Failing cases (1)" in text
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,18 @@ class OutputCache:
     def __init__(self, cache_dir: Path, key: dict[str, Any]) -> None:
         self.path = cache_dir / "outputs" / f"{sha256_hex(compact_json(key))[:32]}.jsonl"
         self._entries: dict[str, Generation] = {}
+        self.warning: str | None = None
+        """Set when the cache could not be written and was turned off."""
         if self.path.exists():
             self._load()
 
     def _load(self) -> None:
         fields = {f.name for f in dataclasses.fields(Generation)}
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return  # an unreadable cache is an empty one
+        for line in text.splitlines():
             try:
                 row = json.loads(line)
                 key = row.pop("input")
@@ -43,11 +50,28 @@ class OutputCache:
         return self._entries.get(self.input_key(text))
 
     def put_many(self, items: list[tuple[str, Generation]]) -> None:
-        """Append (case input, generation) pairs."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            for text, generation in items:
-                row = dataclasses.asdict(generation)
-                row.pop("cached")
-                handle.write(json.dumps({"input": self.input_key(text), **row}, ensure_ascii=False) + "\n")
-                self._entries[self.input_key(text)] = dataclasses.replace(generation, cached=True)
+        """Append (case input, generation) pairs. A cache that cannot be written (a full or read-only disk) is
+        turned off with a warning: the run goes on without it."""
+        lines = []
+        for text, generation in items:
+            row = dataclasses.asdict(generation)
+            row.pop("cached")
+            lines.append(json.dumps({"input": self.input_key(text), **row}, ensure_ascii=False) + "\n")
+            self._entries[self.input_key(text)] = dataclasses.replace(generation, cached=True)
+        if self.warning is not None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                if handle.tell() > 0 and not self._ends_with_newline():
+                    handle.write("\n")  # after a torn last line (a killed run), start a fresh one
+                handle.write("".join(lines))
+        except OSError as error:
+            self.warning = (f"the output cache {self.path} cannot be written ({error.strerror}); this run goes on "
+                            "without caching")
+            print(f"taskeval: warning: {self.warning}", file=sys.stderr)
+
+    def _ends_with_newline(self) -> bool:
+        with self.path.open("rb") as handle:
+            handle.seek(-1, 2)
+            return handle.read(1) == b"\n"

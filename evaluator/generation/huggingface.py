@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,13 +18,13 @@ from typing import Any
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
 from evaluator.generation.base import BACKENDS, BatchCallback, Generation, Request
+from evaluator.generation.model_folder import check_model_dir, is_hub_id
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
 
 CPU_BATCH_SIZE = 64  # fastest on the shipped model on 2 CPU cores (benchmarks/stage1.py; 32: 6.0 s, 64: 4.3 s)
 CUDA_FIRST_BATCH_SIZE = 256  # halved on out-of-memory until a batch fits
 SAMPLED_HASH_ABOVE = 256 * 1024 * 1024
 SAMPLE_BYTES = 4 * 1024 * 1024
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
 
 def _padding_false_alarm(record: logging.LogRecord) -> bool:
@@ -57,33 +56,6 @@ def model_fingerprint(model_dir: Path) -> str:
         digest.update(str(path.relative_to(model_dir)).encode())
         digest.update(_file_digest(path).encode())
     return digest.hexdigest()
-
-
-def check_model_dir(model_dir: Path, allow_pickle: bool) -> None:
-    """A clear error for a model folder that cannot be loaded, before transformers is imported."""
-    if not model_dir.exists():
-        raise TaskevalError(f"{model_dir}: model folder not found", "check the path given to --model")
-    if not model_dir.is_dir():
-        raise TaskevalError(f"{model_dir}: the model must be a folder in Hugging Face format")
-    names = {p.name for p in model_dir.iterdir()}
-    if "config.json" not in names and "adapter_config.json" not in names:
-        raise TaskevalError(f"{model_dir}: no config.json or adapter_config.json",
-                            "save the model with save_pretrained(), or point --model at the folder that has them")
-    weights = [n for n in names if n.endswith(WEIGHT_SUFFIXES)]
-    if weights and not any(n.endswith(".safetensors") for n in weights) and not allow_pickle:
-        raise TaskevalError(
-            f"{model_dir}: only pickle weights ({', '.join(sorted(weights))}); taskeval loads safetensors only",
-            "convert the model to safetensors, or set generation.allow_pickle: true if you trust its source",
-        )
-
-
-HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
-
-
-def is_hub_id(model: Path) -> bool:
-    """`org/name` that is not a local path: loaded from a model hub, where the runner can reach one."""
-    text = str(model)
-    return not model.exists() and HUB_ID.fullmatch(text) is not None
 
 
 def resolve_device(requested: str) -> str:
@@ -190,8 +162,9 @@ class HuggingFaceBackend:
                 model = PeftModel.from_pretrained(model, str(self.model_dir))
             tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_source),
                                                       trust_remote_code=self.settings.trust_remote_code)
-        except (OSError, ValueError) as error:
-            raise TaskevalError(f"{self.model_dir}: the model does not load: {error}".splitlines()[0],
+        except Exception as error:  # a model that does not load is the user's input, whatever the library raised
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise TaskevalError(f"{self.model_dir}: the model does not load: {type(error).__name__}: {first_line}",
                                 "check that the folder holds a complete Hugging Face model") from None
         if quantization is None:
             model.to(self.device)

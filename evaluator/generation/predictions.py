@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from evaluator.benchmark import sha256_hex
 from evaluator.errors import TaskevalError
+from evaluator.files import json_rows, read_text
 from evaluator.generation.base import BACKENDS, BatchCallback, Generation, Request
 
 
@@ -17,46 +18,47 @@ def _first_few(ids: Sequence[str], limit: int = 5) -> str:
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def _optional_number(row: dict[str, Any], key: str, where: str) -> Any:
+def _optional_count(row: dict[str, Any], key: str, where: str, integer: bool) -> Any:
+    """An optional non-negative number (an integer for token counts): a negative, fractional or non-numeric
+    value would pass a gate on a number that was never measured."""
     value = row.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise TaskevalError(f"{where}: '{key}' must be a number")
+    if value is None:
+        return None
+    wanted = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, wanted) or value < 0 or not math.isfinite(value):
+        kind = "a non-negative integer" if integer else "a non-negative number"
+        raise TaskevalError(f"{where}: '{key}' must be {kind}, got {value!r}", "leave the key out when unknown")
     return value
+
+
+def _prediction(row: Any, where: str) -> Generation:
+    if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("output"), str):
+        raise TaskevalError(f"{where}: a prediction needs an 'id' and an 'output' string",
+                            'each line is {"id": ..., "output": ...}')
+    truncated = row.get("truncated", False)
+    if not isinstance(truncated, bool):
+        raise TaskevalError(f"{where}: 'truncated' must be true or false, got {truncated!r}")
+    return Generation(
+        output=row["output"], truncated=truncated,
+        prompt_tokens=_optional_count(row, "prompt_tokens", where, integer=True),
+        completion_tokens=_optional_count(row, "completion_tokens", where, integer=True),
+        latency_ms=_optional_count(row, "latency_ms", where, integer=False),
+    )
 
 
 def load_predictions(
     path: Path, benchmark_ids: Sequence[str], optional_ids: Sequence[str] = ()
 ) -> dict[str, Generation]:
     """Predictions by case id; every benchmark case must have exactly one, optional ones all or none."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise TaskevalError(f"{path}: predictions file not found", "check the path given to --predictions") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise TaskevalError(f"{path}: cannot read the predictions ({error})") from None
+    text = read_text(path, "predictions file", "--predictions")
     predictions: dict[str, Generation] = {}
     duplicates: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise TaskevalError(f"{where}: not valid JSON ({error.msg})",
-                                'each line is {"id": ..., "output": ...}') from None
-        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("output"), str):
-            raise TaskevalError(f"{where}: a prediction needs an 'id' and an 'output' string")
+    for where, row in json_rows(path, text, 'each line is {"id": ..., "output": ...}'):
+        generation = _prediction(row, where)
         case_id = str(row["id"])
         if case_id in predictions:
             duplicates.append(case_id)
-        predictions[case_id] = Generation(
-            output=row["output"],
-            truncated=bool(row.get("truncated", False)),
-            prompt_tokens=_optional_number(row, "prompt_tokens", where),
-            completion_tokens=_optional_number(row, "completion_tokens", where),
-            latency_ms=_optional_number(row, "latency_ms", where),
-        )
+        predictions[case_id] = generation
     known = set(benchmark_ids) | set(optional_ids)
     missing = [i for i in benchmark_ids if i not in predictions]
     optional_given = [i for i in optional_ids if i in predictions]
@@ -83,7 +85,7 @@ class PredictionsBackend:
         self.path = path
         self.description = f"predictions file {path}"
         self._predictions = load_predictions(path, benchmark_ids, optional_ids)
-        self._digest = sha256_hex(path.read_text(encoding="utf-8"))
+        self._digest = sha256_hex(read_text(path, "predictions file", "--predictions"))
 
     def fingerprint(self) -> dict[str, object]:
         return {"backend": "predictions", "path": str(self.path), "sha256": self._digest}

@@ -10,7 +10,8 @@ import pytest
 
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
-from evaluator.generation.huggingface import HuggingFaceBackend, check_model_dir, model_fingerprint
+from evaluator.generation.huggingface import HuggingFaceBackend, model_fingerprint
+from evaluator.generation.model_folder import check_model_dir
 from tests.helpers import EXAMPLES, make_case
 
 V2 = EXAMPLES / "models" / "task-api-v2"
@@ -23,6 +24,7 @@ def backend() -> HuggingFaceBackend:
 
 def test_pickle_only_weights_are_refused_unless_allowed(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "tokenizer.json").write_text("{}")
     (tmp_path / "pytorch_model.bin").write_bytes(b"not really")
     with pytest.raises(TaskevalError, match="only pickle weights") as raised:
         check_model_dir(tmp_path, allow_pickle=False)
@@ -99,7 +101,7 @@ def test_a_hub_id_is_tried_on_the_hub_and_fails_clearly_offline(tmp_path: Path) 
     import subprocess
     import sys
 
-    from evaluator.generation.huggingface import is_hub_id
+    from evaluator.generation.model_folder import is_hub_id
 
     assert is_hub_id(Path("acme/task-api-v9")) and not is_hub_id(Path("no/such/model"))
     assert not is_hub_id(EXAMPLES / "models" / "task-api-v2")

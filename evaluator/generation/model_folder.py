@@ -1,0 +1,141 @@
+"""Checks of a local model folder before transformers is imported: the files a load needs are there, complete, and
+in the format the configuration allows (safetensors unless `generation.allow_pickle`).
+
+Weights are looked for by the exact names transformers and peft load, so an unrelated `.safetensors` file cannot
+stand in for pickle weights that would really be loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+from evaluator.errors import TaskevalError
+
+MODEL_SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
+MODEL_PICKLE = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+ADAPTER_SAFETENSORS = "adapter_model.safetensors"
+ADAPTER_PICKLE = "adapter_model.bin"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+def is_hub_id(model: Path) -> bool:
+    """`org/name` that is not a local path: loaded from a model hub, where the runner can reach one. A path whose
+    first folder exists here (`models/task-api`) is local, so a typo in it is "not found", not a hub download."""
+    text = str(model)
+    return not model.exists() and not Path(model.parts[0]).exists() and HUB_ID.fullmatch(text) is not None
+
+
+def _json_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise TaskevalError(f"{path}: not a readable JSON file ({error})".splitlines()[0],
+                            "re-save the model with save_pretrained()") from None
+    if not isinstance(data, dict):
+        raise TaskevalError(f"{path}: must be a JSON object", "re-save the model with save_pretrained()")
+    return data
+
+
+def check_safetensors(path: Path) -> None:
+    """A safetensors file is whole: its header parses and the tensors it lists end exactly at the end of the file
+    (a copy cut short by a full disk or an interrupted download fails here, not deep inside a load)."""
+    hint = "the file is incomplete or corrupt: copy or download it again"
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            (header_length,) = struct.unpack("<Q", handle.read(8))
+            if not 0 < header_length <= min(MAX_HEADER_BYTES, size - 8):
+                raise TaskevalError(f"{path}: not a safetensors file (bad header length)", hint)
+            header = json.loads(handle.read(header_length))
+    except (OSError, struct.error, ValueError, UnicodeDecodeError) as error:
+        raise TaskevalError(f"{path}: not a readable safetensors file ({type(error).__name__})", hint) from None
+    ends = [entry["data_offsets"][1] for name, entry in header.items()
+            if name != "__metadata__" and isinstance(entry, dict) and len(entry.get("data_offsets", ())) == 2]
+    expected = 8 + header_length + max(ends, default=0)
+    if expected != size:
+        raise TaskevalError(f"{path}: truncated or padded safetensors file ({size} bytes, its header says "
+                            f"{expected})", hint)
+
+
+def _weights(folder: Path, names: tuple[str, ...]) -> list[Path]:
+    """The weight files a load would read: the single file, or every shard named in the index."""
+    for name in names:
+        path = folder / name
+        if not path.exists():
+            continue
+        if name.endswith(".index.json"):
+            shards = sorted(set(_json_file(path).get("weight_map", {}).values()))
+            missing = [s for s in shards if not (folder / s).exists()]
+            if missing or not shards:
+                raise TaskevalError(f"{path}: the index names shards that are not there: {', '.join(missing[:3])}",
+                                    "copy every shard of the model")
+            return [folder / s for s in shards]
+        return [path]
+    return []
+
+
+def _check_full_model(folder: Path, allow_pickle: bool) -> None:
+    safetensors = _weights(folder, MODEL_SAFETENSORS)
+    for path in safetensors:
+        check_safetensors(path)
+    if not safetensors:
+        pickle = _weights(folder, MODEL_PICKLE)
+        if pickle and not allow_pickle:
+            raise TaskevalError(f"{folder}: only pickle weights ({', '.join(p.name for p in pickle)}); taskeval "
+                                "loads safetensors only",
+                                "convert the model to safetensors, or set generation.allow_pickle: true if you "
+                                "trust its source")
+        if not pickle:
+            raise TaskevalError(f"{folder}: no model weights ({' or '.join(MODEL_SAFETENSORS)})",
+                                "save the model with save_pretrained(), which writes model.safetensors")
+    if not any((folder / name).exists() for name in TOKENIZER_FILES):
+        raise TaskevalError(f"{folder}: no tokenizer files ({', '.join(TOKENIZER_FILES)})",
+                            "save the tokenizer next to the model: tokenizer.save_pretrained(folder)")
+
+
+def _check_adapter(folder: Path, allow_pickle: bool) -> None:
+    config = _json_file(folder / "adapter_config.json")
+    base = config.get("base_model_name_or_path")
+    if not isinstance(base, str) or not base:
+        raise TaskevalError(f"{folder / 'adapter_config.json'}: no 'base_model_name_or_path'",
+                            "name the base model the adapter was trained on")
+    if (folder / ADAPTER_SAFETENSORS).exists():
+        check_safetensors(folder / ADAPTER_SAFETENSORS)
+    elif (folder / ADAPTER_PICKLE).exists():
+        if not allow_pickle:
+            raise TaskevalError(f"{folder}: the adapter's weights are pickle ({ADAPTER_PICKLE}); taskeval loads "
+                                "safetensors only",
+                                f"save the adapter as {ADAPTER_SAFETENSORS}, or set generation.allow_pickle: true "
+                                "if you trust its source")
+    else:
+        raise TaskevalError(f"{folder}: no adapter weights ({ADAPTER_SAFETENSORS})",
+                            "save the adapter with save_pretrained()")
+    base_path = Path(base)
+    if not is_hub_id(base_path):
+        check_model_dir(base_path, allow_pickle, what=f"base model of {folder}")
+    has_tokenizer = any((folder / name).exists() for name in TOKENIZER_FILES)
+    if not has_tokenizer and not is_hub_id(base_path) and not any((base_path / n).exists() for n in TOKENIZER_FILES):
+        raise TaskevalError(f"{folder}: no tokenizer files here or in the base model {base}",
+                            "save the tokenizer next to the adapter or the base model")
+
+
+def check_model_dir(model_dir: Path, allow_pickle: bool, what: str = "model folder") -> None:
+    """A clear error for a model folder that cannot be loaded, before transformers is imported."""
+    if not model_dir.exists():
+        raise TaskevalError(f"{model_dir}: {what} not found", "check the path given to --model")
+    if not model_dir.is_dir():
+        raise TaskevalError(f"{model_dir}: the {what} must be a folder in Hugging Face format")
+    if (model_dir / "adapter_config.json").exists():
+        _check_adapter(model_dir, allow_pickle)
+    elif (model_dir / "config.json").exists():
+        _json_file(model_dir / "config.json")
+        _check_full_model(model_dir, allow_pickle)
+    else:
+        raise TaskevalError(f"{model_dir}: no config.json or adapter_config.json",
+                            "save the model with save_pretrained(), or point --model at the folder that has them")
