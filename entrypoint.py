@@ -26,7 +26,7 @@ DECISIONS = ("DEPLOY", "BLOCK", "ERROR")
 
 @dataclass(frozen=True)
 class Inputs:
-    """The action's inputs (SPEC §9)."""
+    """The action's inputs (README, "The GitHub Action")."""
 
     model: str
     benchmark: str

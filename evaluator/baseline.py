@@ -1,4 +1,4 @@
-"""The baseline file (SPEC §7): the production model's results, read for stage 3 and written after a DEPLOY.
+"""The baseline file: the production model's results, read for stage 3 and written after a DEPLOY.
 
 Two shapes are read: the versioned file taskeval writes (per-case outcomes, so the comparison is paired), and the
 original design's flat file of aggregate rates (`{"accuracy": 0.87, "json_valid_rate": 0.97, "n": 500}`), which is

@@ -1,4 +1,4 @@
-"""Benchmark cases (SPEC §3): loading a JSON array or a JSONL file into validated, immutable cases."""
+"""Benchmark cases: loading a JSON array or a JSONL file into validated, immutable cases."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from evaluator.files import json_rows, read_text, strict_json
 
 
 def compact_json(value: Any) -> str:
-    """The compact JSON string SPEC §3 compares objects as."""
+    """The compact JSON string an object is compared as (README, "The benchmark")."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -101,13 +101,7 @@ def command_run(args: argparse.Namespace) -> int:
     result = run(options)
     new_baseline = args.update_baseline is not None and result.decision == DEPLOY
     extra = {args.update_baseline: baseline_text(result)} if new_baseline else {}
-    try:
-        json_path, markdown_path = write_reports(result, args.output_dir, extra)
-    except OSError as error:
-        raise TaskevalError(f"{args.output_dir}: the reports could not be written ({error.strerror or error}); "
-                            f"the run's decision ({result.decision}) stands nowhere",
-                            "free disk space or fix the folder's permissions and run again: generated outputs "
-                            "are cached") from None
+    json_path, markdown_path = write_reports(result, args.output_dir, extra)
     print_summary(result, json_path, markdown_path)
     if new_baseline:
         print(f"baseline written: {args.update_baseline}")

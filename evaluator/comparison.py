@@ -1,4 +1,4 @@
-"""Stage 3: the candidate against the production baseline, metric by metric, as a non-inferiority test (SPEC §6).
+"""Stage 3: the candidate against the production baseline, metric by metric, as a non-inferiority test.
 
 Every comparison is made on the "good" scale (a lower-is-better metric is mirrored), so one rule serves every
 metric: it passes when the one-sided (1 − α) lower bound of the good-scale change is above −δ. Reported deltas and

@@ -1,4 +1,4 @@
-"""The gate configuration (SPEC §5): parsed once from YAML into frozen values, validated before anything runs.
+"""The gate configuration: parsed once from YAML into frozen values, validated before anything runs.
 
 Every section is a frozen dataclass whose fields are the allowed keys; each field's metadata names the accepted
 YAML types. An unknown key, a wrong type or a bad value is a TaskevalError naming the file and the key, with a

@@ -16,7 +16,7 @@ Direction = Literal["higher", "lower"]
 
 @dataclass(frozen=True)
 class MetricDefinition:
-    """A named metric of SPEC §4."""
+    """A named metric (README, "Metrics")."""
 
     name: str
     """The name users write gates against."""

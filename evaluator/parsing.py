@@ -1,4 +1,4 @@
-"""Reading model text as one JSON object (SPEC §4, `json_valid_rate`) and comparing JSON strictly."""
+"""Reading model text as one JSON object (`json_valid_rate`) and comparing JSON strictly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # The whole output is one fenced block: ``` or ```json, the object, and the closing fence. Anchored at both ends
-# so text before or after the fence (an explanation, a second block) makes the output invalid, as SPEC requires.
+# so text before or after the fence (an explanation, a second block) makes the output invalid.
 FENCE_PATTERN = re.compile(r"\A```(?:json)?[ \t]*\n?(?P<body>.*?)\n?[ \t]*```\Z", re.DOTALL)
 
 

@@ -112,7 +112,7 @@ def run_cost(config: Config, stages: list[StageResult], table: dict[str, MetricV
 
 
 def regression_gates(settings: RegressionConfig) -> tuple[GateConfig, ...]:
-    """The `no_regression` gate, which exists only when a baseline was loaded (SPEC §6)."""
+    """The `no_regression` gate, which exists only when a baseline was loaded."""
     if settings.on_inconclusive == "warn":
         return (
             GateConfig("no_regression", "confirmed_regressions", 0, "less_equal", settings.gate,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from evaluator.errors import TaskevalError
 from evaluator.files import dumps_strict, write_files_atomically
 from evaluator.results import RunResult
 
@@ -76,6 +77,12 @@ def report_files(result: RunResult, output_dir: Path) -> dict[Path, str]:
 
 def write_reports(result: RunResult, output_dir: Path, extra: dict[Path, str] | None = None) -> tuple[Path, Path]:
     """report.json and report.md in the output folder (and any `extra` files, such as a new baseline), all or
-    none; returns the report paths."""
-    write_files_atomically({**report_files(result, output_dir), **(extra or {})})
+    none; returns the report paths. A write that fails voids the run: an input error (exit 2), never a verdict."""
+    try:
+        write_files_atomically({**report_files(result, output_dir), **(extra or {})})
+    except OSError as error:
+        raise TaskevalError(f"{output_dir}: the reports could not be written ({error.strerror or error}); the run's "
+                            f"decision ({result.decision}) stands nowhere",
+                            "free disk space or fix the folder's permissions and run again: generated outputs are "
+                            "cached") from None
     return report_paths(output_dir)

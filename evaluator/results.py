@@ -17,7 +17,7 @@ class StageResult:
     """One stage of the run."""
 
     name: str
-    """Stage name as in SPEC §7 (`automated_metrics`, `llm_judge`, ...)."""
+    """Stage name (`automated_metrics`, `llm_judge`, ...)."""
     status: str
     """`passed`, `failed`, `skipped` or `error`."""
     duration_seconds: float

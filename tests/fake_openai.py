@@ -24,6 +24,9 @@ class Reply:
     prompt_tokens: int = 100
     completion_tokens: int = 50
     finish_reason: str = "stop"
+    error_message: str | None = None
+    """The error's message (status other than 200); `{authorization}` is replaced by the request's header, as a
+    careless server that echoes credentials would."""
 
 
 Script = Callable[[dict[str, Any], int], Reply]
@@ -70,8 +73,10 @@ def fake_openai(script: Script) -> Iterator[FakeOpenAI]:
             if reply.delay_s:
                 time.sleep(reply.delay_s)
             chat = self.path.endswith("/chat/completions")
+            message = (reply.error_message or f"scripted {reply.status}").replace(
+                "{authorization}", self.headers.get("Authorization", ""))
             payload = (_completion(reply, body.get("model", ""), chat) if reply.status == 200
-                       else {"error": {"message": f"scripted {reply.status}", "type": "test", "code": None}})
+                       else {"error": {"message": message, "type": "test", "code": None}})
             data = json.dumps(payload).encode()
             try:
                 self.send_response(reply.status)
