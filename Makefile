@@ -1,21 +1,42 @@
-# The two commands of the README: `make demo` and `make test`. Both install what they need first.
+# The two commands of the README: `make demo` and `make test`. Each creates .venv (a virtual environment, so a
+# system Python that refuses installs is never touched) and installs what it needs into it first.
 PYTHON ?= python3
-# The CPU build of torch; the Docker image brings its own CUDA build instead.
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch first, at the image's version. Where PyPI's default (CUDA) build is not wanted, take the CPU build:
+#   make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
+# The Action image's exact pins (docker/requirements.txt) constrain every install, so the tests run what the image
+# runs. `make demo PINS=` installs from pyproject's ranges instead (for a Python the pins do not fit).
+PINS ?= docker/requirements.txt
+PIP := $(BIN)/python -m pip install --quiet
+CONSTRAINTS = $(if $(PINS),-c $(VENV)/pins.txt,)
 
-.PHONY: install demo test lint
+.PHONY: install dev-install demo test lint image-check
 
-install:
-	$(PYTHON) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PYTHON) -m pip install --quiet -e ".[dev]"
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(BIN)/python
+	$(if $(PINS),grep -v -e '^torch==' -e '^--' -e '^#' $(PINS) > $(VENV)/pins.txt,)
+	$(PIP) "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
+	$(PIP) $(CONSTRAINTS) -e .
+
+dev-install: install
+	$(PIP) $(CONSTRAINTS) -e ".[dev]"
 
 demo: install
-	$(PYTHON) -m evaluator run --model examples/models/task-api-v2 --benchmark examples/task_api/benchmark.jsonl \
+	$(BIN)/taskeval run --model examples/models/task-api-v2 --benchmark examples/task_api/benchmark.jsonl \
 		--config examples/config.yaml --baseline examples/baselines/task-api-v1.json --output-dir taskeval-report
 
-lint:
-	$(PYTHON) -m ruff check evaluator tests examples benchmarks entrypoint.py
-	$(PYTHON) -m mypy
+lint: dev-install
+	$(BIN)/python -m ruff check evaluator tests examples benchmarks docker entrypoint.py
+	$(BIN)/python -m mypy
 
-test: install lint
-	$(PYTHON) -m pytest -q
+test: dev-install lint
+	$(BIN)/python -m pytest -q
+
+# Replays the Action image's Python install without Docker and runs the shipped model with it (README, "The image").
+image-check: $(BIN)/python
+	$(BIN)/python docker/replay_install.py
