@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from evaluator.benchmark import case_key
 from evaluator.errors import TaskevalError, did_you_mean
 from evaluator.files import dumps_strict, read_text, strict_json, write_atomically
 from evaluator.metrics import JUDGE_PREFIX, METRICS, MetricValue, judge_metric
@@ -43,6 +44,12 @@ class Baseline:
     """False for a flat baseline without "n" (the candidate's n is assumed)."""
     commit: str | None = None
     created_at: str | None = None
+    case_keys: dict[str, str] = field(default_factory=dict)
+    """Case id → digest of its input and expected output: the cases a later run pairs with (empty in old files)."""
+    judge_seed: int | None = None
+    """The seed of the judge's sample in the run that made it."""
+    judge_ids: tuple[str, ...] = ()
+    """The cases the judge graded in that run: a later run grades the same ones, so judge scores pair."""
 
 
 def _number(value: Any, where: str, rate: bool) -> float:
@@ -62,9 +69,9 @@ def _metric_value(name: str, raw: Any, source: str) -> MetricValue:
     if not isinstance(raw, dict) or not isinstance(raw.get("n"), int) or isinstance(raw.get("n"), bool) \
             or raw["n"] < 0:
         raise TaskevalError(f"{where} must be an object with a numeric 'value' and an integer 'n' (cases)")
-    bounds = [_number(raw[k], f"{where}.{k}", rate) if raw.get(k) is not None else None
-              for k in ("ci_low", "ci_high")]
-    return MetricValue(name, _number(raw.get("value"), f"{where}.value", rate), raw["n"], *bounds)
+    low, high = (_number(raw[k], f"{where}.{k}", rate) if raw.get(k) is not None else None
+                 for k in ("ci_low", "ci_high"))
+    return MetricValue(name, _number(raw.get("value"), f"{where}.value", rate), raw["n"], low, high)
 
 
 def _flat(data: dict[str, Any], source: str) -> Baseline:
@@ -92,6 +99,19 @@ def _check(value: Any, where: str, kind: type) -> Any:
         raise TaskevalError(f"{where} must be {names[kind]}, got {json.dumps(value)[:40]}",
                             "write baselines with `taskeval run ... --update-baseline FILE`")
     return value
+
+
+def _case_keys(data: dict[str, Any]) -> dict[str, str]:
+    return {str(case["id"]): case["key"] for case in data["cases"] if isinstance(case.get("key"), str)}
+
+
+def _judge_sample(data: dict[str, Any], source: str) -> tuple[int | None, tuple[str, ...]]:
+    judge = _check(data.get("judge") or {}, f"{source}: 'judge'", dict)
+    seed, ids = judge.get("seed"), judge.get("sampled_ids", [])
+    if (seed is not None and (isinstance(seed, bool) or not isinstance(seed, int))) or not isinstance(ids, list) \
+            or not all(isinstance(i, str) for i in ids):
+        raise TaskevalError(f"{source}: 'judge' must hold an integer 'seed' and a list of case ids 'sampled_ids'")
+    return seed, tuple(ids)
 
 
 def _case_checks(data: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
@@ -143,8 +163,10 @@ def load_baseline(path: Path) -> Baseline:
                             "could be compared", "write baselines with `taskeval run ... --update-baseline FILE`")
     fingerprint = _check(data["fingerprint"], f"{source}: 'fingerprint'", dict)
     environment = _check(data["environment"], f"{source}: 'environment'", dict)
+    judge_seed, judge_ids = _judge_sample(data, source)
     return Baseline(source, metrics, cases, dict(fingerprint), dict(environment),
-                    commit=_optional_text(data, "commit"), created_at=_optional_text(data, "created_at"))
+                    commit=_optional_text(data, "commit"), created_at=_optional_text(data, "created_at"),
+                    case_keys=_case_keys(data), judge_seed=judge_seed, judge_ids=judge_ids)
 
 
 def _optional_text(data: dict[str, Any], key: str) -> str | None:
@@ -171,8 +193,10 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
         "commit": current_commit(),
         "metrics": {name: metric.to_json() for name, metric in result.metrics.items()
                     if not name.endswith("_vs_baseline")},
-        "cases": [{"id": case.id, "checks": case.checks} for case in result.cases],
+        "cases": [{"id": case.id, "key": case_key(case.input, case.expected), "checks": case.checks}
+                  for case in result.cases],
         "judge_scores": result.judge_scores,
+        **_judge_json(result),
         "fingerprint": {
             "benchmark": fingerprint["benchmark"]["sha256"],
             "schema": fingerprint.get("schema"),
@@ -182,6 +206,15 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
         },
         "environment": fingerprint.get("environment", {}),
     }
+
+
+def _judge_json(result: RunResult) -> dict[str, Any]:
+    """The judge's seed and sampled case ids, so a later run grades the same cases."""
+    judge = result.stage("llm_judge")
+    if judge is None or "sampled_ids" not in judge.details:
+        return {}
+    return {"judge": {"seed": judge.details["seed"], "sampled_ids": judge.details["sampled_ids"],
+                      "model": judge.details.get("model")}}
 
 
 def baseline_text(result: RunResult) -> str:

@@ -108,6 +108,12 @@ def limit_cases(cases: list[Case], limit: int | None, seed: int) -> list[Case]:
     return [case for index, case in enumerate(cases) if index in chosen]
 
 
+def case_key(text: str, expected_output: str) -> str:
+    """A case's digest of its input and expected output (canonical JSON), kept per case in the baseline so that a
+    later run pairs exactly the cases that did not change."""
+    return sha256_hex(compact_json([text, json.loads(expected_output)]))[:16]
+
+
 def benchmark_fingerprint(cases: list[Case]) -> str:
     """SHA-256 of the cases' canonical content (ids, inputs, expected outputs), not of the file's bytes."""
     canonical = [[case.id, case.input, compact_json(case.expected)] for case in cases]

@@ -14,27 +14,33 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from evaluator.baseline import Baseline
+from evaluator.benchmark import case_key
 from evaluator.config import DEFAULT_REGRESSION_METRICS, RegressionConfig
-from evaluator.metrics import MetricValue, judge_metric, metric_definition
+from evaluator.metrics import JUDGE_PREFIX, MetricValue, judge_metric, metric_definition
 from evaluator.results import ERRORED, FAILED, PASSED, StageResult
 from evaluator.scoring import CaseResult
 from evaluator.stats import (
     PairedTable,
+    cases_for_drop,
     holm_adjust,
     mcnemar_midp_worse,
+    mean_difference_interval,
+    min_detectable_drop_mean,
     min_detectable_drop_paired,
     min_detectable_drop_unpaired,
     newcombe_hybrid_interval,
-    newcombe_paired_interval,
-    paired_bootstrap_interval,
+    sign_test_worse,
+    tango_interval,
     two_proportion_z_worse,
-    wilcoxon_worse,
+    wilcoxon_pratt_worse,
 )
 
 STAGE = "regression_comparison"
 PASS, CONFIRMED, INCONCLUSIVE = "pass", "confirmed_regression", "inconclusive"
 ENVIRONMENT_KEYS = ("device", "gpu", "cuda", "dtype", "quantization", "batch_size", "torch", "transformers")
-BOOTSTRAP_SEED = 0
+METHOD_PAIRED_BINARY = "paired: Tango score interval (continuity-corrected), McNemar mid-p"
+METHOD_PAIRED_NUMERIC = "paired: t interval with one worst-case case, exact sign test (Wilcoxon-Pratt secondary)"
+METHOD_UNPAIRED = "unpaired: Newcombe hybrid score interval, pooled two-proportion z-test"
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,12 @@ class MetricComparison:
     """Smallest drop the benchmark detects with power 0.8 (README: formula)."""
     cases_needed: int | None = None
     """For an inconclusive verdict: about how many cases would decide it."""
+    method: str = ""
+    """The interval and the test behind the verdict (README, "Stage 3")."""
+    cases: int = 0
+    """How many cases were compared (paired: present in both runs)."""
+    p_secondary: float | None = None
+    """Numeric metrics: the Wilcoxon signed-rank p-value (Pratt's zero handling), for reference."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,8 @@ class _Test:
     b: int | None = None
     c: int | None = None
     min_detectable_drop: float | None = None
+    method: str = METHOD_UNPAIRED
+    p_secondary: float | None = None
 
 
 def _orientation(metric: str) -> int:
@@ -100,18 +114,36 @@ def _paired_binary(metric: str, current: Sequence[bool], baseline: Sequence[bool
     pairs = list(zip(good_before, good_now))
     table = PairedTable(a=pairs.count((True, True)), b=pairs.count((True, False)), c=pairs.count((False, True)),
                         d=pairs.count((False, False)))
-    low, high = newcombe_paired_interval(table, 1 - 2 * alpha)
+    low, high = tango_interval(table, 1 - 2 * alpha)
     n = table.n
     return _Test(metric, sum(baseline) / n, sum(current) / n, table.delta, low, high, mcnemar_midp_worse(table),
-                 True, n, table.b, table.c, min_detectable_drop_paired(table, alpha))
+                 True, n, table.b, table.c, min_detectable_drop_paired(table, alpha), METHOD_PAIRED_BINARY)
+
+
+NUMERIC_RANGE = 1.0
+"""Per-case numbers (judge scores normalised to 0-1, field_accuracy) lie in [0, 1]: a difference is at worst −1."""
 
 
 def _paired_numeric(metric: str, current: Sequence[float], baseline: Sequence[float], alpha: float) -> _Test:
     sign = _orientation(metric)
     good_now, good_before = [sign * v for v in current], [sign * v for v in baseline]
-    delta, low, high = paired_bootstrap_interval(good_before, good_now, 1 - 2 * alpha, seed=BOOTSTRAP_SEED)
+    delta, low, high = mean_difference_interval(good_before, good_now, 1 - 2 * alpha, worst=-NUMERIC_RANGE)
+    padded = [a - b for a, b in zip(good_now, good_before)] + [-NUMERIC_RANGE]
+    mean = sum(padded) / len(padded)
+    sd = math.sqrt(sum((d - mean) ** 2 for d in padded) / (len(padded) - 1))
     return _Test(metric, sum(baseline) / len(baseline), sum(current) / len(current), delta, low, high,
-                 wilcoxon_worse(good_before, good_now), True, len(current))
+                 sign_test_worse(good_before, good_now), True, len(current),
+                 min_detectable_drop=min_detectable_drop_mean(sd, len(current), alpha, worst=NUMERIC_RANGE),
+                 method=METHOD_PAIRED_NUMERIC, p_secondary=wilcoxon_pratt_worse(good_before, good_now))
+
+
+def paired_test(metric: str, current: Sequence[bool | float], baseline: Sequence[bool | float], alpha: float
+                ) -> _Test:
+    """The paired comparison of one metric's per-case values: a table of pass/fail (Tango) when every value is
+    0 or 1 — booleans, or numbers such as a field_accuracy of 0 or 1 — else the mean difference (t bound)."""
+    if all(v in (0, 1) for v in [*current, *baseline]):
+        return _paired_binary(metric, [bool(v) for v in current], [bool(v) for v in baseline], alpha)
+    return _paired_numeric(metric, [float(v) for v in current], [float(v) for v in baseline], alpha)
 
 
 def _unpaired_rate(metric: str, current: MetricValue, baseline: MetricValue, alpha: float) -> _Test:
@@ -170,7 +202,8 @@ def _decide(test: _Test, p_adjusted: float, margin: float, alpha: float) -> Metr
         metric=test.metric, baseline=test.baseline, current=test.current, delta=sign * test.good_delta,
         lower_bound=low, upper_bound=high, p_value=test.p_value, p_adjusted=p_adjusted, label=label,
         paired=test.paired, margin=margin, verdict=verdict, b=test.b, c=test.c,
-        min_detectable_drop=test.min_detectable_drop, cases_needed=needed,
+        min_detectable_drop=test.min_detectable_drop, cases_needed=needed, method=test.method, cases=test.n,
+        p_secondary=test.p_secondary,
     )
 
 
@@ -182,10 +215,12 @@ def per_case_values(cases: Sequence[CaseResult], judge_scores: Mapping[str, Mapp
 
 
 def _per_case(current_values: Mapping[str, Mapping[str, Any]], baseline_cases: Mapping[str, Mapping[str, Any]],
-              metric: str) -> tuple[list[Any], list[Any]]:
-    """Aligned (current, baseline) per-case values of a metric over the cases both runs have it for."""
+              metric: str, matched: set[str]) -> tuple[list[Any], list[Any]]:
+    """Aligned (current, baseline) per-case values of a metric over the matched cases both runs have it for."""
     current, before = [], []
     for case_id, values in current_values.items():
+        if case_id not in matched:
+            continue
         old = baseline_cases.get(case_id, {})
         if metric in values and metric in old:
             current.append(values[metric])
@@ -194,20 +229,19 @@ def _per_case(current_values: Mapping[str, Mapping[str, Any]], baseline_cases: M
 
 
 def _test_metric(metric: str, current_values: Mapping[str, Mapping[str, Any]], metrics: Mapping[str, MetricValue],
-                 baseline: Baseline, paired: bool, alpha: float) -> tuple[_Test | None, str | None]:
+                 baseline: Baseline, matched: set[str], alpha: float) -> tuple[_Test | None, str | None]:
     """The comparison of one metric, or None with the reason it cannot be compared."""
     if metric not in metrics:
         return None, f"`{metric}` not compared: this run did not compute it"
-    if paired and baseline.cases is not None:
-        current, before = _per_case(current_values, baseline.cases, metric)
-        if current and all(isinstance(v, bool) for v in current + before):
-            return _paired_binary(metric, current, before, alpha), None
-        if len(current) >= 2:
-            return _paired_numeric(metric, [float(v) for v in current], [float(v) for v in before], alpha), None
+    if matched and baseline.cases is not None:
+        current, before = _per_case(current_values, baseline.cases, metric, matched)
+        if current and (all(isinstance(v, bool) for v in current + before) or len(current) >= 2):
+            return paired_test(metric, current, before, alpha), None
     if metric not in baseline.metrics:
         return None, f"`{metric}` not compared: the baseline has no value for it"
     if not metric_definition(metric).is_rate:
-        return None, f"`{metric}` not compared: without per-case values only rates can be compared"
+        return None, (f"`{metric}` not compared: fewer than 2 cases have it in both runs, and without per-case "
+                      "values only rates can be compared")
     old = baseline.metrics[metric]
     if old.n < 1:
         old = MetricValue(metric, old.value, metrics[metric].n)
@@ -248,21 +282,14 @@ def run_comparison(
     fingerprint: Mapping[str, Any], judge_scores: Mapping[str, Mapping[str, float]] | None = None,
 ) -> StageResult:
     started = time.perf_counter()
-    warnings = []
-    paired = baseline.cases is not None and baseline.fingerprint.get("benchmark") == fingerprint["benchmark"]["sha256"]
-    if baseline.cases is None:
-        warnings.append("the baseline holds aggregate rates only: the comparison is unpaired and weaker")
-        if not baseline.n_given:
-            warnings.append("the baseline gives no 'n': the candidate's number of cases is assumed")
-    elif not paired:
-        warnings.append("the baseline was made on a different benchmark: the comparison is unpaired and weaker")
+    matched, warnings = matched_cases(cases, baseline, fingerprint["benchmark"]["sha256"])
     warnings += environment_warnings(baseline, fingerprint)
     names, left_out = compared_metric_names(settings, metrics, baseline)
     warnings += left_out
     tests, not_compared = [], []
     current_values = per_case_values(cases, judge_scores or {})
     for metric in names:
-        test, reason = _test_metric(metric, current_values, metrics, baseline, paired, settings.alpha)
+        test, reason = _test_metric(metric, current_values, metrics, baseline, matched, settings.alpha)
         if test is None:
             not_compared.append(str(reason))
         else:
@@ -274,17 +301,19 @@ def run_comparison(
     default_margin = -settings.threshold
     results = [_decide(t, p, float(settings.margins.get(t.metric, default_margin)), settings.alpha)
                for t, p in zip(tests, adjusted)]
-    table = {f"{r.metric}_vs_baseline": MetricValue(f"{r.metric}_vs_baseline", r.delta, metrics[r.metric].n,
-                                                    r.lower_bound, r.upper_bound) for r in results}
+    table = {f"{r.metric}_vs_baseline": MetricValue(f"{r.metric}_vs_baseline", r.delta, r.cases, r.lower_bound,
+                                                    r.upper_bound, 1 - 2 * settings.alpha) for r in results}
     failures = sum(1 for r in results if r.label != PASS)
     n = len(results)
     if not not_compared:  # a metric that could not be compared leaves the counts unmeasured: nothing unmeasured passes
         table["regression_failures"] = MetricValue("regression_failures", failures, n)
         table["confirmed_regressions"] = MetricValue("confirmed_regressions",
                                                      sum(1 for r in results if r.label == CONFIRMED), n)
+    warnings += detectability_warnings(results)
     details = {
         "baseline": {"source": baseline.source, "commit": baseline.commit, "created_at": baseline.created_at},
-        "paired": paired,
+        "paired": bool(matched),
+        "paired_cases": len(matched),
         "alpha": settings.alpha,
         "metrics": [asdict(r) for r in results],
         "flipped_cases": _flipped(cases, baseline, broke=True),
@@ -295,6 +324,61 @@ def run_comparison(
     status = ERRORED if not_compared else (PASSED if failures == 0 else FAILED)
     return StageResult(STAGE, status, time.perf_counter() - started, table, errors=tuple(not_compared),
                        details=details)
+
+
+def matched_cases(cases: Sequence[CaseResult], baseline: Baseline, benchmark_digest: str
+                  ) -> tuple[set[str], list[str]]:
+    """The cases compared paired — those whose id, input and expected output are the baseline's — and warnings.
+    A baseline without per-case digests pairs only when the whole benchmark is the same."""
+    if baseline.cases is None:
+        warnings = ["the baseline holds aggregate rates only: the comparison is unpaired and weaker"]
+        if not baseline.n_given:
+            warnings.append("the baseline gives no 'n': the candidate's number of cases is assumed")
+        return set(), warnings
+    if baseline.case_keys:
+        matched = {c.id for c in cases if baseline.case_keys.get(c.id) == case_key(c.input, c.expected)}
+    else:
+        matched = {c.id for c in cases} if baseline.fingerprint.get("benchmark") == benchmark_digest else set()
+    if not matched:
+        return matched, ["no case matches the baseline's (id, input and expected output): the comparison is "
+                         "unpaired and weaker"]
+    if len(matched) < len(cases):
+        return matched, [f"paired on the {len(matched)} of {len(cases)} cases that match the baseline's; the others "
+                         "are new or changed"]
+    return matched, []
+
+
+def detectability_warnings(results: Sequence[MetricComparison]) -> list[str]:
+    """A warning for each compared metric whose detectable drop is larger than its margin: a pass there says
+    little. MDD shrinks as 1/√n, so about n · (MDD / δ)² cases would detect a drop of δ."""
+    warnings = []
+    for r in results:
+        if r.min_detectable_drop is not None and r.min_detectable_drop > r.margin > 0:
+            needed = math.ceil(r.cases * (r.min_detectable_drop / r.margin) ** 2)
+            warnings.append(f"the {r.cases} cases compared on `{r.metric}` cannot detect a drop of {_points(r.margin)} "
+                            f"(detectable: {_points(r.min_detectable_drop)}); about {needed} cases would")
+    return warnings
+
+
+def planned_judge_warnings(settings: RegressionConfig, baseline: Baseline, sample: int) -> list[str]:
+    """Before the run: for each judge metric to be compared, whether a judge sample of `sample` cases can detect a
+    drop of its margin, from the spread of the baseline's scores (√2 · their SD for a difference of two runs)."""
+    names = settings.metrics if settings.metrics is not None else DEFAULT_REGRESSION_METRICS
+    warnings = []
+    for metric in (m for m in names if m.startswith(JUDGE_PREFIX)):
+        values = [v[metric] for v in (baseline.cases or {}).values() if isinstance(v.get(metric), (int, float))]
+        if len(values) < 2 or sample < 1:
+            continue
+        mean = sum(values) / len(values)
+        sd = math.sqrt(2 * sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        margin = float(settings.margins.get(metric, -settings.threshold))
+        detectable = min_detectable_drop_mean(sd, sample, settings.alpha, worst=NUMERIC_RANGE)
+        if margin > 0 and detectable > margin:
+            warnings.append(f"the judge sample of {sample} cannot detect a drop of {_points(margin)} on `{metric}` "
+                            f"(detectable: {_points(detectable)}); about "
+                            f"{cases_for_drop(sd, margin, settings.alpha, worst=NUMERIC_RANGE)}"
+                            " cases would (raise judge.sample_rate or judge.min_samples)")
+    return warnings
 
 
 def compared_metric_names(settings: RegressionConfig, metrics: Mapping[str, MetricValue], baseline: Baseline

@@ -123,8 +123,8 @@ def evaluate_gate(
                           explanation=f"not evaluated: `{gate.metric}` has no interval to take the {gate.require} of")
     passed = comparison.test(compared, gate.threshold)
     margin = compared - gate.threshold
-    what = "its 95% lower bound" if gate.require == "lower_bound" else (
-        "its 95% upper bound" if gate.require == "upper_bound" else "")
+    end = {"lower_bound": "lower", "upper_bound": "upper"}.get(gate.require)
+    what = f"the {end} end of its {metric.confidence:.0%} interval" if end else ""
     subject = f"`{gate.metric}`{' (' + what + ')' if what else ''} = {format_value(compared)}"
     verdict = "meets" if passed else "does not meet"
     explanation = f"{subject} {verdict} {comparison.symbol} {format_value(gate.threshold)}"

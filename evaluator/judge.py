@@ -204,11 +204,32 @@ def _agreement(outcomes: list[_Outcome]) -> dict[str, int]:
     return counts
 
 
+def chosen_sample(cases: Sequence[CaseResult], settings: JudgeConfig, seed: int, baseline_ids: Sequence[str]
+                  ) -> tuple[list[CaseResult], list[str]]:
+    """The baseline's judged cases when it names them (so judge scores pair case by case), else the seeded
+    stratified sample; with a note when the two differ."""
+    if not baseline_ids:
+        return judge_sample(cases, settings.sample_rate, settings.min_samples, seed), []
+    wanted = set(baseline_ids)
+    sample = [case for case in cases if case.id in wanted]
+    if not sample:
+        return judge_sample(cases, settings.sample_rate, settings.min_samples, seed), [
+            "none of the baseline's judged cases is in this benchmark: a new sample is judged, and judge scores "
+            "cannot pair"]
+    notes = []
+    if len(sample) < len(wanted):
+        notes.append(f"{len(wanted) - len(sample)} of the baseline's {len(wanted)} judged cases are not in this run; "
+                     f"the other {len(sample)} are judged")
+    return sample, notes
+
+
 def run_judge(
     cases: Sequence[CaseResult], settings: JudgeConfig, seed: int, cache_dir: Path | None,
     api_key: str | None = None, make_judge: Callable[[JudgeConfig, str | None], OpenAIJudge] | None = None,
+    baseline_ids: Sequence[str] = (),
 ) -> JudgeRun:
-    """Stage 2. `make_judge` defaults to the configured provider."""
+    """Stage 2. `make_judge` defaults to the configured provider; `baseline_ids` are the cases the baseline's
+    judge graded, judged again by default."""
     started = time.perf_counter()
     api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
     if settings.provider == "none":
@@ -218,7 +239,8 @@ def run_judge(
                                        "self-hosted judge, or judge.provider: none)"))
     judge = (make_judge or JUDGE_PROVIDERS.get(settings.provider, "judge.provider"))(settings, api_key)
     cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None, settings)
-    outcomes = [_Outcome(case) for case in judge_sample(cases, settings.sample_rate, settings.min_samples, seed)]
+    sample, sample_notes = chosen_sample(cases, settings, seed, baseline_ids)
+    outcomes = [_Outcome(case) for case in sample]
     for outcome in outcomes:
         cached = cache.get(outcome.case)
         if cached is not None:
@@ -227,11 +249,12 @@ def run_judge(
     pending = [o for o in outcomes if not o.cached]
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
         list(pool.map(lambda o: _judge_one(judge, settings, budget, cache, o), pending))
-    return JudgeRun(*_summarise(outcomes, settings, budget, seed, time.perf_counter() - started, cache.warning))
+    notes = [*sample_notes, *([cache.warning] if cache.warning else [])]
+    return JudgeRun(*_summarise(outcomes, settings, budget, seed, time.perf_counter() - started, notes))
 
 
 def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, seed: int, duration: float,
-               cache_warning: str | None) -> tuple[StageResult, dict[str, dict[str, float]]]:
+               notes: list[str]) -> tuple[StageResult, dict[str, dict[str, float]]]:
     criteria = set(settings.criteria)
     scored = [o for o in outcomes if o.verdict is not None and o.verdict.scores is not None
               and set(o.verdict.scores) == criteria]
@@ -239,6 +262,7 @@ def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, 
     failed = [o for o in outcomes if o.error]
     details: dict[str, Any] = {
         "model": settings.model, "prompt_version": PROMPT_VERSION, "planned": len(outcomes), "judged": len(scored),
+        "seed": seed, "sampled_ids": [o.case.id for o in outcomes],
         "cached": sum(1 for o in outcomes if o.cached),
         "unscored": [{"id": o.case.id, "reason": o.verdict.error} for o in outcomes
                      if o.verdict is not None and o.verdict.scores is None],
@@ -246,8 +270,7 @@ def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, 
         "left_out_by_budget": sum(1 for o in outcomes if o.over_budget),
         "budget_usd": settings.budget_usd, "spent_usd": budget.spent,
         "agreement": _agreement(outcomes),
-        "notes": [n for n in [cache_warning, *(f"{o.case.id}: {o.usage_note}" for o in outcomes if o.usage_note)]
-                  if n],
+        "notes": [*notes, *(f"{o.case.id}: {o.usage_note}" for o in outcomes if o.usage_note)],
         "lowest": [{"id": o.case.id, "input": o.case.input, "expected": o.case.expected, "output": o.case.output,
                     "overall": scores[o.case.id]["overall"], "reasoning": o.verdict.reasoning if o.verdict else ""}
                    for o in sorted(scored, key=lambda o: scores[o.case.id]["overall"])[:LOWEST_SHOWN]],

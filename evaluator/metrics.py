@@ -44,6 +44,8 @@ class MetricValue:
     """Lower end of the 95% Wilson interval (rates only)."""
     ci_high: float | None = None
     """Upper end of the 95% Wilson interval (rates only)."""
+    confidence: float = 0.95
+    """The two-sided confidence of ci_low..ci_high (for `<metric>_vs_baseline`: 1 − 2α, 90% by default)."""
 
     def to_json(self) -> dict[str, object]:
         row: dict[str, object] = {"value": self.value, "n": self.n}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -12,7 +13,7 @@ from typing import Any
 from evaluator.automated_metrics import generate_outputs, run_automated_metrics, schema_validator
 from evaluator.baseline import Baseline, load_baseline
 from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
-from evaluator.comparison import run_comparison
+from evaluator.comparison import planned_judge_warnings, run_comparison
 from evaluator.config import Config, GateConfig, RegressionConfig, load_config
 from evaluator.environment import library_versions
 from evaluator.errors import TaskevalError
@@ -20,7 +21,7 @@ from evaluator.gates import DEPLOY, decide, evaluate_gates
 from evaluator.generation import huggingface, predictions, served  # noqa: F401  (register the backends; light)
 from evaluator.generation.base import BACKENDS, Backend
 from evaluator.generation.cache import OutputCache
-from evaluator.judge import run_judge
+from evaluator.judge import run_judge, sample_size
 from evaluator.latency import run_latency
 from evaluator.metrics import METRICS, MetricValue
 from evaluator.redaction import register_secrets
@@ -146,6 +147,21 @@ def run_fingerprint(options: RunOptions, config: Config, cases: list[Case], tota
     }
 
 
+def planned_warnings(config: Config, baseline: Baseline | None, cases: list[Case], seed: int) -> list[str]:
+    """Said before any model work: a judge seed other than the baseline's (its judged cases are graded again
+    anyway, so judge scores pair), and a judge sample too small to detect a drop of the margin."""
+    if baseline is None or config.judge.provider == "none":
+        return []
+    warnings = []
+    if baseline.judge_seed is not None and baseline.judge_ids and baseline.judge_seed != seed:
+        warnings.append(f"judge seed {seed} differs from the baseline's {baseline.judge_seed}: the baseline's "
+                        f"{len(baseline.judge_ids)} judged cases are graded again, so that judge scores pair")
+    ids = {case.id for case in cases}
+    sample = (len(ids & set(baseline.judge_ids)) if baseline.judge_ids
+              else sample_size(len(cases), config.judge.sample_rate, config.judge.min_samples))
+    return warnings + planned_judge_warnings(config.regression, baseline, sample)
+
+
 def absent_reasons(stages: list[StageResult]) -> dict[str, str]:
     """Why each metric of a stage that did not run is absent (for gates on it)."""
     reasons: dict[str, str] = {}
@@ -182,10 +198,13 @@ def run(options: RunOptions) -> RunResult:
     key = backend.cache_key()
     cache = OutputCache(Path(config.generation.cache_dir), key) if key is not None and options.use_cache else None
 
+    planned = planned_warnings(config, baseline, cases, seed)
+    for warning in planned:
+        print(f"taskeval: warning: {warning}", file=sys.stderr)
     automated, case_results = run_automated_metrics(cases, backend, config, inputs.schema_validator,
                                                     inputs.schema_absent, cache, options.progress)
     judged = run_judge(case_results, config.judge, seed, Path(config.generation.cache_dir) if options.use_cache
-                       else None, api_key=judge_key)
+                       else None, api_key=judge_key, baseline_ids=baseline.judge_ids if baseline else ())
     stages = [automated, judged.stage, run_safety(suite, backend, cache, config, options.progress),
               latency_stage(cases, backend, config, seed)]
     fingerprint = run_fingerprint(options, config, cases, len(all_cases), backend, seed)
@@ -206,8 +225,9 @@ def run(options: RunOptions) -> RunResult:
     stages.append(StageResult("quality_gates", gate_status, time.perf_counter() - gate_started))
 
     comparison = next(s for s in stages if s.name == "regression_comparison")
-    warnings = tuple(comparison.details.get("warnings", [])) + tuple(
-        f"gate '{g.name}' {g.explanation}" for g in gates if g.passed is None)
+    warnings = (*planned, *judged.stage.details.get("notes", []),
+                *comparison.details.get("warnings", []), *(f"gate '{g.name}' {g.explanation}" for g in gates
+                                                           if g.passed is None))
     return RunResult(
         decision=decision, stages=tuple(stages), metrics=table, gates=tuple(gates), cases=tuple(case_results),
         fingerprint=fingerprint, config=config.to_json(), warnings=warnings, started_at=started_at,

@@ -135,13 +135,62 @@ def test_different_benchmark_is_unpaired_and_environment_differences_are_named()
                         environment={"device": "cuda", "torch": "2.13.0"})
     result = compare(runs, other)
     assert not result["paired"] and not result["rows"]["accuracy"]["paired"]
-    assert any("different benchmark" in w for w in result["warnings"])
+    assert any("no case matches the baseline" in w for w in result["warnings"])
     assert any("device 'cuda' → 'cpu'" in w for w in result["warnings"])
     assert any("the config differs" in w for w in result["warnings"])
 
 
-def test_numeric_metric_is_compared_paired_by_bootstrap() -> None:
+def test_numeric_metric_is_compared_paired_by_sign_test() -> None:
     before = run_of([True] * 60)
     now = [replace(c, checks={**c.checks, "field_accuracy": 0.0 if i < 30 else 1.0}) for i, c in enumerate(before)]
     row = compare(now, baseline_of(before), metrics=["field_accuracy"])["rows"]["field_accuracy"]
     assert row["paired"] and row["delta"] == pytest.approx(-0.5) and row["label"] == CONFIRMED
+
+
+def test_a_small_judge_sample_warns_that_it_cannot_detect_the_margin() -> None:
+    """At the default 10% sample (50 of 500) and a 5-point margin, an unchanged judge score is inconclusive,
+    and the report says how many judged cases would decide it."""
+    before = run_of([True] * 50)
+    scores = [1.0 if i % 4 else 0.5 for i in range(50)]
+    old = [replace(c, checks={**c.checks, "llm_judge_overall": s}) for c, s in zip(before, scores)]
+    metrics = {**aggregate_checks(old), "llm_judge_overall": MetricValue("llm_judge_overall", 0.875, 50)}
+    stage = run_comparison(old, metrics, baseline_of(old), RegressionConfig(metrics=["llm_judge_overall"]),
+                           FINGERPRINT)
+    result = {"rows": {r["metric"]: r for r in stage.details["metrics"]}, **stage.details}
+    row = result["rows"]["llm_judge_overall"]
+    assert row["delta"] == 0 and row["label"] == INCONCLUSIVE
+    assert any("cannot detect a drop of 5.0 points" in w and "cases would" in w for w in result["warnings"])
+
+
+def test_judge_sample_warning_before_the_run_uses_the_baselines_spread() -> None:
+    from evaluator.comparison import planned_judge_warnings
+
+    before = run_of([True] * 500)
+    old = [replace(c, checks={**c.checks, "llm_judge_overall": 1.0 if i % 3 else 0.5}) for i, c in enumerate(before)]
+    settings = RegressionConfig(metrics=["accuracy", "llm_judge_overall"])
+    (warning,) = planned_judge_warnings(settings, baseline_of(old), sample=50)
+    assert warning.startswith("the judge sample of 50 cannot detect a drop of 5.0 points on `llm_judge_overall`")
+    assert planned_judge_warnings(settings, baseline_of(old), sample=5000) == []
+
+
+def test_pairing_is_by_case_so_a_limited_run_pairs_with_a_full_baseline() -> None:
+    from evaluator.benchmark import case_key
+
+    full = run_of([True] * 500)
+    keyed = baseline_of(full, case_keys={c.id: case_key(c.input, c.expected) for c in full})
+    subset = full[::4]  # what --limit 125 would give
+    result = compare(subset, keyed, metrics=["accuracy"])
+    assert result["paired"] and result["paired_cases"] == 125 and result["rows"]["accuracy"]["paired"]
+    assert not any("paired on the" in w for w in result["warnings"])
+    changed = [replace(c, expected='{"action":"get_task","task_id":9}') if i < 5 else c for i, c in enumerate(subset)]
+    result = compare(changed, keyed, metrics=["accuracy"])
+    assert result["paired_cases"] == 120
+    assert any("paired on the 120 of 125 cases" in w for w in result["warnings"])
+
+
+def test_every_comparison_entry_names_its_method() -> None:
+    before, now = flips(500, 450, 30, 5)
+    rows = compare(run_of(now), baseline_of(run_of(before)))["rows"]
+    assert rows["accuracy"]["method"].startswith("paired: Tango score interval")
+    flat = Baseline("flat.json", {"accuracy": MetricValue("accuracy", 0.9, 500)}, None)
+    assert compare(run_of(now), flat, metrics=["accuracy"])["rows"]["accuracy"]["method"].startswith("unpaired")

@@ -36,7 +36,7 @@ def test_every_comparison_at_its_boundary(comparison: str, threshold: float, exp
 def test_lower_bound_requirement_uses_the_interval() -> None:
     assert evaluate_gate(gate(threshold=0.85), METRICS, {}).passed is True
     strict = evaluate_gate(gate(threshold=0.85, require="lower_bound"), METRICS, {})
-    assert strict.passed is False and "lower bound" in strict.explanation
+    assert strict.passed is False and "the lower end of its 95% interval" in strict.explanation
 
 
 def test_upper_bound_requirement_for_a_lower_is_better_metric() -> None:

@@ -198,7 +198,7 @@ def test_judge_scores_reach_the_reports_and_pair_with_the_baseline(tmp_path: Pat
         config = tmp_path / "c.yaml"
         config.write_text(f"judge: {{base_url: {server.base_url}, concurrency: 1}}\n"
                           f"generation: {{cache_dir: {tmp_path / 'cache'}}}\n"
-                          "regression: {metrics: [accuracy, llm_judge_overall]}\n")
+                          "regression: {metrics: [accuracy, llm_judge_overall], margins: {llm_judge_overall: 0.3}}\n")
         args = ["run", "--benchmark", str(bench), "--predictions", str(predictions), "--config", str(config),
                 "--quiet"]
         assert main([*args, "--output-dir", str(tmp_path / "a"), "--update-baseline", str(tmp_path / "b.json")]) == 0
@@ -213,4 +213,24 @@ def test_judge_scores_reach_the_reports_and_pair_with_the_baseline(tmp_path: Pat
     assert len(json.loads((tmp_path / "b.json").read_text())["judge_scores"]) == 10
     second = json.loads((tmp_path / "b" / "report.json").read_text())
     row = next(r for r in second["comparison"]["metrics"] if r["metric"] == "llm_judge_overall")
-    assert row["paired"] and row["delta"] == 0 and row["label"] == "pass"
+    assert row["paired"] and row["delta"] == 0 and row["label"] == "pass" and row["cases"] == 10
+    assert row["method"].startswith("paired: t interval") and "sign test" in row["method"]
+    assert json.loads((tmp_path / "b.json").read_text())["judge"]["sampled_ids"] == [c["id"] for c in judged]
+
+
+def test_a_later_run_judges_the_baselines_cases_whatever_its_seed(tmp_path: Path) -> None:
+    from evaluator.baseline import Baseline
+    from evaluator.config import load_config
+    from evaluator.pipeline import planned_warnings
+
+    results = shipped_results()
+    first = judge_sample(results, 0.10, 10, seed=0)
+    assert len({c.id for c in first} & {c.id for c in judge_sample(results, 0.10, 10, seed=1)}) < 25
+    with fake_openai(always(Reply(content=GOOD))) as server:
+        judged = run_judge(results, settings(server.base_url), seed=1, cache_dir=None,
+                           baseline_ids=[c.id for c in first])
+    assert judged.stage.details["sampled_ids"] == [c.id for c in first]  # the baseline's 50, not seed 1's
+    baseline = Baseline("b.json", {}, {}, judge_seed=0, judge_ids=tuple(c.id for c in first))
+    config = load_config(None)
+    (warning, *_) = planned_warnings(config, baseline, load_benchmark(BENCHMARK), seed=1)
+    assert warning.startswith("judge seed 1 differs from the baseline's 0") and "50 judged cases" in warning

@@ -30,13 +30,17 @@ from evaluator.stats import (  # noqa: E402
     PairedTable,
     holm_adjust,
     mcnemar_midp_worse,
+    mean_difference_interval,
     min_detectable_drop_paired,
     newcombe_hybrid_interval,
     newcombe_paired_interval,
     newcombe_phi,
     paired_bootstrap_interval,
+    sign_test_worse,
+    tango_interval,
+    tango_statistic,
     two_proportion_z_worse,
-    wilcoxon_worse,
+    wilcoxon_pratt_worse,
 )
 
 REFERENCE = PairedTable(a=400, b=15, c=40, d=45)
@@ -98,11 +102,47 @@ def test_minimum_detectable_drop() -> None:
     assert min_detectable_drop_paired(PairedTable(50, 0, 0, 0), 0.05) > 0
 
 
-def test_paired_bootstrap_is_seeded_and_wilcoxon_pinned() -> None:
+def test_paired_bootstrap_is_seeded() -> None:
     before = [4, 5, 3, 4, 5, 4, 3, 5, 4, 4]
     after = [3, 4, 3, 3, 4, 4, 2, 4, 4, 3]
     first = paired_bootstrap_interval(before, after, 0.9, seed=0)
     assert first == paired_bootstrap_interval(before, after, 0.9, seed=0)
     assert first[0] == pytest.approx(-0.7) and first[1] < -0.7 < first[2] < 0
-    assert wilcoxon_worse(before, after) < 0.05
-    assert wilcoxon_worse(before, before) == 1.0
+
+
+def test_sign_test_counts_only_the_cases_that_changed() -> None:
+    """5 of 50 cases drop from 1 to 0, the rest unchanged: the sign test says 1/32; Wilcoxon with "zsplit" said
+    0.101 (the unchanged cases diluted it). 20 of 500 go from about 4e-6 against zsplit's 0.043."""
+    before, after = [1.0] * 50, [0.0] * 5 + [1.0] * 45
+    assert sign_test_worse(before, after) == pytest.approx(1 / 32)
+    assert wilcoxon_pratt_worse(before, after) < 0.05
+    big_before, big_after = [1.0] * 500, [0.0] * 20 + [1.0] * 480
+    assert sign_test_worse(big_before, big_after) == pytest.approx(binomtest(20, 20, alternative="greater").pvalue)
+    assert sign_test_worse(before, before) == 1.0 and wilcoxon_pratt_worse(before, before) == 1.0
+    assert sign_test_worse([0.0] * 10, [1.0] * 10) == 1.0
+
+
+def test_tango_without_correction_is_mcnemar_at_zero_and_the_interval_contains_the_estimate() -> None:
+    assert tango_statistic(REFERENCE, 0.0, correction=0) == pytest.approx((40 - 15) / 55 ** 0.5)
+    low, high = tango_interval(REFERENCE, 0.90)
+    assert low < REFERENCE.delta < high
+    assert tango_statistic(REFERENCE, low) == pytest.approx(NormalDist().inv_cdf(0.95), abs=1e-6)
+    uncorrected = tango_interval(REFERENCE, 0.90, correction=0)
+    assert uncorrected[0] > low and uncorrected[1] < high  # the correction only widens
+    # Newcombe's interval and Tango's agree to about half a point on this table
+    assert low == pytest.approx(newcombe_paired_interval(REFERENCE, 0.90)[0], abs=0.006)
+
+
+def test_tango_refuses_to_pass_a_rare_fix_table_newcombe_passed() -> None:
+    """c ≈ 0 is where Newcombe's interval is liberal: 8 broke, 0 fixed of 100 (Δ = −8 points) with a 10-point
+    margin. Tango's lower bound sits further out."""
+    table = PairedTable(a=80, b=8, c=0, d=12)
+    assert tango_interval(table, 0.90)[0] < newcombe_paired_interval(table, 0.90)[0]
+
+
+def test_mean_difference_bound_allows_for_failures_the_sample_did_not_show() -> None:
+    unchanged = [1.0] * 50
+    mean, low, _ = mean_difference_interval(unchanged, unchanged, 0.90, worst=-1.0)
+    assert mean == 0 and low < -0.05  # 50 unchanged cases cannot rule out 5% outright failures (0.95^50 = 7.7%)
+    _, low_80, _ = mean_difference_interval([1.0] * 80, [1.0] * 80, 0.90, worst=-1.0)
+    assert low_80 > -0.05
