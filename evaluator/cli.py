@@ -6,6 +6,7 @@ Exit codes: 0 DEPLOY, 1 BLOCK, 2 ERROR (bad input, a model that does not load, a
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import traceback
@@ -56,16 +57,36 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--config", type=Path, required=True)
     validate.add_argument("--benchmark", type=Path)
     validate.add_argument("--baseline", type=Path, help="a baseline file to check too")
+
+    init = commands.add_parser("init", help="write a starter taskeval.yaml, its JSON Schema and a pull-request "
+                                            "workflow into the current repository")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    commands.add_parser("schema", help="print the configuration's JSON Schema")
     return parser
+
+
+COLOURS = {"DEPLOY": "32", "PASS": "32", "BLOCK": "31", "FAIL": "31", "ERROR": "31", "N/A ": "33"}
+
+
+def paint(word: str, enabled: bool) -> str:
+    """A word in its colour (green passes, red failures, yellow unevaluated) when the terminal shows colour."""
+    code = COLOURS.get(word)
+    return f"\033[1;{code}m{word}\033[0m" if enabled and code else word
+
+
+def colour_wanted(stream: object) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org)."""
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
 def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> None:
     from evaluator.gates import COMPARISONS, format_value
 
+    colour = colour_wanted(sys.stdout)
     cases = result.fingerprint["benchmark"]["cases"]
-    lines = [f"\ntaskeval: {result.decision}  ({cases} cases, {result.duration_seconds:.1f} s)"]
+    lines = [f"\ntaskeval: {paint(result.decision, colour)}  ({cases} cases, {result.duration_seconds:.1f} s)"]
     for gate in result.gates:
-        mark = {True: "PASS", False: "FAIL", None: "N/A "}[gate.passed]
+        mark = paint({True: "PASS", False: "FAIL", None: "N/A "}[gate.passed], colour)
         measured = "not computed" if gate.actual is None else format_value(gate.actual)
         symbol = COMPARISONS.get(gate.comparison).symbol
         lines.append(f"  {mark}  {gate.name:<18} {gate.metric:<18} {measured:>12} {symbol} "
@@ -90,6 +111,10 @@ def command_run(args: argparse.Namespace) -> int:
     from evaluator.pipeline import RunOptions, run
     from evaluator.report import write_reports
 
+    if args.quiet:
+        from evaluator.environment import quiet_libraries
+
+        quiet_libraries()
     check_writable_dir(args.output_dir, "output folder (--output-dir)")
     if args.update_baseline is not None:
         check_writable_file(args.update_baseline, "baseline file (--update-baseline)")
@@ -129,6 +154,26 @@ def command_validate(args: argparse.Namespace) -> int:
     return EXIT_DEPLOY
 
 
+def command_init(args: argparse.Namespace) -> int:
+    from evaluator.init_project import init_project
+
+    for path in init_project(Path.cwd(), args.force):
+        print(f"wrote {path.relative_to(Path.cwd())}")
+    print("next: set `model` and `benchmark` in .github/workflows/taskeval.yml, then "
+          "`taskeval validate --config taskeval.yaml --benchmark <your benchmark>`")
+    return EXIT_DEPLOY
+
+
+def command_schema(args: argparse.Namespace) -> int:
+    from evaluator.init_project import schema_text
+
+    print(schema_text(), end="")
+    return EXIT_DEPLOY
+
+
+COMMANDS = {"run": command_run, "validate": command_validate, "init": command_init, "schema": command_schema}
+
+
 def _clear_stale_reports(args: argparse.Namespace) -> None:
     """A run that ends in an error leaves no report, and no earlier run's report either: no file in the output
     folder may claim a decision this run did not reach."""
@@ -144,7 +189,7 @@ def _interrupted(signal_number: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = command_run if args.command == "run" else command_validate
+    handler = COMMANDS[args.command]
     signal.signal(signal.SIGTERM, _interrupted)  # a CI time-out ends the run like Ctrl-C: cached outputs kept
     try:
         return handler(args)

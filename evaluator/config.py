@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,6 +355,93 @@ def parse_config(data: Any, source: str) -> Config:
     return config
 
 
+JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", dict: "object", list: "array",
+              type(None): "null"}
+
+
+def _field_schema(item: dataclasses.Field[Any], choices: tuple[str, ...]) -> dict[str, Any]:
+    types = sorted({JSON_TYPES[t] for t in item.metadata["types"]} - ({"integer"} if float in item.metadata["types"]
+                                                                       else set()))
+    schema: dict[str, Any] = {"type": types[0] if len(types) == 1 else types}
+    if choices:
+        schema["enum"] = [*choices, *([None] if "null" in types else [])]
+    default = item.default_factory() if item.default_factory is not dataclasses.MISSING else item.default
+    if default is not dataclasses.MISSING and not isinstance(default, tuple):
+        schema["default"] = default
+    return schema
+
+
+def _section_schema(cls: type, choices: dict[str, tuple[str, ...]], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    properties = {f.name: _field_schema(f, choices.get(f.name, f.metadata["choices"]))
+                  for f in dataclasses.fields(cls)}
+    schema = {"type": "object", "description": (cls.__doc__ or "").strip(), "additionalProperties": False,
+              "properties": properties}
+    return {**schema, "required": list(required)} if required else schema
+
+
+def config_json_schema() -> dict[str, Any]:
+    """The configuration's JSON Schema, generated from the dataclasses above (the one definition of the config),
+    for editors and `taskeval schema`. Names that registries own (comparisons, judge providers) come from them."""
+    from evaluator.judge_client import JUDGE_PROVIDERS
+
+    providers = (*JUDGE_PROVIDERS.names(), "none")
+    sections = {name: _section_schema(cls, {"provider": providers}) for name, cls in SECTIONS.items()}
+    gate = _section_schema(GateConfig, {"comparison": tuple(COMPARISONS.names())},
+                           required=("name", "metric", "threshold", "comparison"))
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "taskeval configuration",
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {
+            **sections,
+            "quality_gates": {"type": "array", "items": gate, "description": "Blocking and warning gates; without "
+                              "this key, the default gates (json_valid_rate >= 0.95 and accuracy >= 0.85)"},
+            "llm_judge_sample_rate": {"type": "number", "description": "Alias of judge.sample_rate"},
+            "regression_threshold": {"type": "number", "description": "Alias of regression.threshold"},
+        },
+    }
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Key path → its 1-based line: `judge.sample_rate`, `quality_gates[2]`, and a named gate as
+    `quality_gates 'accuracy'` (the way errors name gates)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = f"{path}.{key.value}" if path else str(key.value)
+                lines.setdefault(child, key.start_mark.line + 1)
+                if key.value == "name" and isinstance(value, yaml.ScalarNode) and "[" in path:
+                    lines.setdefault(f"{path.split('[')[0]} '{value.value}'", node.start_mark.line + 1)
+                walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines.setdefault(f"{path}[{index}]", item.start_mark.line + 1)
+                walk(item, f"{path}[{index}]")
+
+    walk(root, "")
+    return lines
+
+
+def _with_line(error: TaskevalError, source: str, text: str) -> TaskevalError:
+    """The error with the line of the key it names: `file:12: ...` instead of `file: ...`."""
+    prefix = f"{source}: "
+    if not error.message.startswith(prefix):
+        return error
+    lines = _key_lines(text)
+    rest = error.message[len(prefix):]
+    named = [*re.findall(r"quality_gates '[^']+'", rest), *re.findall(r"'([^']+)'", rest),
+             *re.findall(r"quality_gates\[\d+\]", rest)]
+    line = next((lines[name] for name in named if name in lines), None)
+    return error if line is None else TaskevalError(f"{source}:{line}: {rest}", error.hint)
+
+
 def load_config(path: str | Path | None) -> Config:
     """The configuration from a YAML file, or the built-in defaults when no file is given."""
     if path is None:
@@ -366,4 +454,7 @@ def load_config(path: str | Path | None) -> Config:
         mark = getattr(error, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         raise TaskevalError(f"{source}:{line} is not valid YAML: {getattr(error, 'problem', error)}") from None
-    return parse_config(data, source)
+    try:
+        return parse_config(data, source)
+    except TaskevalError as error:
+        raise _with_line(error, source, text) from None

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from evaluator.benchmark import sha256_hex
 from evaluator.config import JudgeConfig
 from evaluator.files import write_atomically
@@ -226,7 +228,7 @@ def chosen_sample(cases: Sequence[CaseResult], settings: JudgeConfig, seed: int,
 def run_judge(
     cases: Sequence[CaseResult], settings: JudgeConfig, seed: int, cache_dir: Path | None,
     api_key: str | None = None, make_judge: Callable[[JudgeConfig, str | None], OpenAIJudge] | None = None,
-    baseline_ids: Sequence[str] = (),
+    baseline_ids: Sequence[str] = (), progress: bool = False,
 ) -> JudgeRun:
     """Stage 2. `make_judge` defaults to the configured provider; `baseline_ids` are the cases the baseline's
     judge graded, judged again by default."""
@@ -248,7 +250,9 @@ def run_judge(
     budget = Budget(settings.budget_usd)
     pending = [o for o in outcomes if not o.cached]
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-        list(pool.map(lambda o: _judge_one(judge, settings, budget, cache, o), pending))
+        with tqdm(total=len(pending), desc="judge", unit="case", disable=not progress, mininterval=1.0) as bar:
+            for _ in pool.map(lambda o: _judge_one(judge, settings, budget, cache, o), pending):
+                bar.update(1)
     notes = [*sample_notes, *([cache.warning] if cache.warning else [])]
     return JudgeRun(*_summarise(outcomes, settings, budget, seed, time.perf_counter() - started, notes))
 

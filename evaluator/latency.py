@@ -29,12 +29,15 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def run_latency(cases: Sequence[Request], backend: Backend, samples: int, seed: int) -> StageResult:
+def run_latency(cases: Sequence[Request], backend: Backend, samples: int, seed: int,
+                progress: bool = False) -> StageResult:
+    from tqdm import tqdm
+
     started = time.perf_counter()
     chosen = random.Random(seed).sample(list(cases), min(samples, len(cases)))
     backend.generate(chosen[:1])  # warm-up: first-call allocations and kernel selection are not latency
     latencies, tokens = [], 0
-    for case in chosen:
+    for case in tqdm(chosen, desc="latency", unit="request", disable=not progress, mininterval=1.0):
         begin = time.perf_counter()
         (generation,) = backend.generate([case])
         latencies.append((time.perf_counter() - begin) * 1000)

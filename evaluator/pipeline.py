@@ -15,7 +15,7 @@ from evaluator.baseline import Baseline, load_baseline
 from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
 from evaluator.comparison import planned_judge_warnings, run_comparison
 from evaluator.config import Config, GateConfig, RegressionConfig, load_config
-from evaluator.environment import library_versions
+from evaluator.environment import library_versions, quiet_libraries
 from evaluator.errors import TaskevalError
 from evaluator.gates import DEPLOY, decide, evaluate_gates
 from evaluator.generation import huggingface, predictions, served  # noqa: F401  (register the backends; light)
@@ -93,10 +93,10 @@ def run_safety(suite: list[RedTeamCase], backend: Backend, cache: OutputCache | 
     return safety_stage(suite, [g.output for g in outputs], config.safety.refusal_action, started)
 
 
-def latency_stage(cases: list[Case], backend: Backend, config: Config, seed: int) -> StageResult:
+def latency_stage(cases: list[Case], backend: Backend, config: Config, seed: int, progress: bool) -> StageResult:
     if not backend.runs_model:
         return skipped("latency", "latency needs a model; the outputs came from a predictions file")
-    return run_latency(cases, backend, config.latency.samples, seed)
+    return run_latency(cases, backend, config.latency.samples, seed, progress)
 
 
 def run_cost(config: Config, stages: list[StageResult], table: dict[str, MetricValue]) -> dict[str, float]:
@@ -194,6 +194,8 @@ def run(options: RunOptions) -> RunResult:
     register_secrets([judge_key, os.environ.get(config.generation.api_key_env)])
     seed = options.seed if options.seed is not None else config.judge.seed
     cases = limit_cases(all_cases, options.limit, seed)
+    if not options.progress:
+        quiet_libraries()
     backend = make_backend(options, config, all_cases, suite)
     key = backend.cache_key()
     cache = OutputCache(Path(config.generation.cache_dir), key) if key is not None and options.use_cache else None
@@ -204,9 +206,10 @@ def run(options: RunOptions) -> RunResult:
     automated, case_results = run_automated_metrics(cases, backend, config, inputs.schema_validator,
                                                     inputs.schema_absent, cache, options.progress)
     judged = run_judge(case_results, config.judge, seed, Path(config.generation.cache_dir) if options.use_cache
-                       else None, api_key=judge_key, baseline_ids=baseline.judge_ids if baseline else ())
+                       else None, api_key=judge_key, baseline_ids=baseline.judge_ids if baseline else (),
+                       progress=options.progress)
     stages = [automated, judged.stage, run_safety(suite, backend, cache, config, options.progress),
-              latency_stage(cases, backend, config, seed)]
+              latency_stage(cases, backend, config, seed, options.progress)]
     fingerprint = run_fingerprint(options, config, cases, len(all_cases), backend, seed)
     if baseline is None:
         stages.append(skipped("regression_comparison", "no baseline given"))

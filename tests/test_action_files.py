@@ -63,3 +63,18 @@ def test_action_inputs_and_outputs_are_those_of_the_spec_and_of_the_entrypoint()
     assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert action["inputs"]["github-token"]["default"] == "${{ github.token }}"
     assert all(value.get("description") for value in action["inputs"].values())
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_pin_third_party_actions_and_keep_expressions_out_of_scripts(workflow: Path) -> None:
+    """A tag can be moved under a workflow; a SHA cannot. And `${{ }}` inside `run:` is pasted into the script as
+    text, so a step output or an event field could inject commands: they go through `env:`."""
+    import re
+
+    data = yaml.safe_load(workflow.read_text())
+    steps = [step for job in data["jobs"].values() for step in job.get("steps", [])]
+    for step in steps:
+        uses = step.get("uses", "")
+        if uses and not uses.startswith(("org/taskeval-action@", "./")):
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), f"{workflow.name}: {uses} is not pinned"
+        assert "${{" not in step.get("run", ""), f"{workflow.name}: an expression inside run: {step['run'][:60]}"

@@ -1,0 +1,57 @@
+"""`taskeval init` and `taskeval schema`: a starter a newcomer can validate, a schema generated from the config's
+one definition, and config errors that give the line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from evaluator.cli import main
+from tests.helpers import EXAMPLES
+
+
+def test_init_in_an_empty_repository_gives_a_config_validate_accepts_and_the_schema_describes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    config = tmp_path / "taskeval.yaml"
+    assert config.read_text().startswith("# yaml-language-server: $schema=./taskeval.schema.json\n")
+    assert (tmp_path / ".github" / "workflows" / "taskeval.yml").exists()
+    assert main(["validate", "--config", str(config)]) == 0
+    assert "3 gates, 2 blocking" in capsys.readouterr().out
+    schema = json.loads((tmp_path / "taskeval.schema.json").read_text())
+    jsonschema.validate(yaml.safe_load(config.read_text()), schema)
+    assert main(["init"]) == 2  # nothing is overwritten without --force
+    assert "already exists" in capsys.readouterr().err
+    assert main(["init", "--force"]) == 0
+
+
+def test_schema_is_printed_and_agrees_with_the_validator(capsys: pytest.CaptureFixture) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert validator.is_valid(yaml.safe_load((EXAMPLES / "config.yaml").read_text()))
+    assert not validator.is_valid({"judge": {"sampel_rate": 0.2}})  # unknown key
+    assert not validator.is_valid({"judge": {"provider": "anthropic"}})  # not a registered provider
+    assert not validator.is_valid({"quality_gates": [{"name": "a", "metric": "accuracy", "threshold": 0.8,
+                                                      "comparison": "about"}]})
+    assert schema["properties"]["generation"]["properties"]["max_new_tokens"]["default"] == 128
+
+
+@pytest.mark.parametrize(("text", "line", "key"), [
+    ("judge:\n  provider: none\n  sampel_rate: 0.2\n", 3, "judge.sampel_rate"),
+    ("quality_gates:\n  - {name: a, metric: accuracy, threshold: 0.8, comparison: '>='}\n"
+     "  - {name: b, metric: acuracy, threshold: 0.8, comparison: '>='}\n", 3, "acuracy"),
+    ("latency:\n  samples: 0\n", 2, "latency.samples"),
+])
+def test_config_errors_give_the_line(tmp_path: Path, capsys: pytest.CaptureFixture, text: str, line: int,
+                                     key: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert main(["validate", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{line}: " in err and key in err
