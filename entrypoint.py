@@ -213,11 +213,29 @@ def should_update_baseline(inputs: Inputs, context: Any, decision: str) -> bool:
 
 
 def gate_annotations(outcome: Outcome, config_path: str) -> list[dict[str, Any]]:
+    """One annotation per failed gate, on the gate's own line of the config (line 1 when it is a default gate)."""
+    from evaluator.config import gate_lines
+
+    lines = gate_lines(Path(config_path)) if config_path else {}
     level = {"blocking": "failure", "warning": "warning"}
-    return [{"path": config_path or ".github", "start_line": 1, "end_line": 1,
+    return [{"path": config_path or ".github", "start_line": lines.get(str(g.get("name")), 1),
+             "end_line": lines.get(str(g.get("name")), 1),
              "annotation_level": level.get(str(g.get("gate_type")), "warning"),
              "title": f"gate {g.get('name')}", "message": str(g.get("explanation", ""))[:1000]}
             for g in outcome.failed_gates]
+
+
+def report_failed_gates(outcome: Outcome, config_path: str) -> None:
+    """One `::error::` per failed blocking gate in the job log, on the gate's line of the config."""
+    from evaluator.config import gate_lines
+
+    lines = gate_lines(Path(config_path)) if config_path else {}
+    for gate in outcome.failed_gates:
+        if gate.get("gate_type") != "blocking":
+            continue
+        name = str(gate.get("name"))
+        place = f" file={config_path},line={lines[name]}" if name in lines else ""
+        command(f"error{place}", f"gate {name}: {gate.get('explanation', '')}")
 
 
 def post(inputs: Inputs, github: Any, context: Any, outcome: Outcome, pr_number: int | None, warn: Warn) -> None:
@@ -295,6 +313,7 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path) -> int:
         command("group", "taskeval run")
         outcome, result, new_baseline = evaluate(inputs, github, context, output_dir, warn)
         print("::endgroup::", flush=True)
+        report_failed_gates(outcome, inputs.config)
         pr_number = context.pr_number
         cache_dir = Path(result.config["generation"]["cache_dir"]) if result is not None else cache_dir
         if new_baseline is not None and github is not None:

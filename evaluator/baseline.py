@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -174,23 +172,12 @@ def _optional_text(data: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def current_commit() -> str | None:
-    """The commit being evaluated: GITHUB_SHA in Actions, else the working tree's HEAD, else None."""
-    if os.environ.get("GITHUB_SHA"):
-        return os.environ["GITHUB_SHA"]
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
-
-
 def baseline_json(result: RunResult) -> dict[str, Any]:
     fingerprint = result.fingerprint
     return {
         "baseline_version": BASELINE_VERSION,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "commit": current_commit(),
+        "commit": fingerprint.get("source", {}).get("commit"),
         "metrics": {name: metric.to_json() for name, metric in result.metrics.items()
                     if not name.endswith("_vs_baseline")},
         "cases": [{"id": case.id, "key": case_key(case.input, case.expected), "checks": case.checks}

@@ -264,6 +264,19 @@ def environment_warnings(baseline: Baseline, fingerprint: Mapping[str, Any]) -> 
     return warnings
 
 
+def _per_action_baseline(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str]
+                         ) -> dict[str, dict[str, float]]:
+    """Production's accuracy per expected action on the paired cases, for the report's per-action table."""
+    if baseline.cases is None:
+        return {}
+    groups: dict[str, list[bool]] = {}
+    for case in cases:
+        before = baseline.cases.get(case.id, {}).get("accuracy")
+        if case.id in matched and isinstance(before, bool):
+            groups.setdefault(case.expected_action, []).append(before)
+    return {action: {"cases": len(v), "accuracy": sum(v) / len(v)} for action, v in groups.items()}
+
+
 def _flipped(cases: Sequence[CaseResult], baseline: Baseline, broke: bool) -> list[dict[str, Any]]:
     if baseline.cases is None:
         return []
@@ -316,6 +329,7 @@ def run_comparison(
         "paired_cases": len(matched),
         "alpha": settings.alpha,
         "metrics": [asdict(r) for r in results],
+        "per_action_baseline": _per_action_baseline(cases, baseline, matched),
         "flipped_cases": _flipped(cases, baseline, broke=True),
         "fixed_cases": _flipped(cases, baseline, broke=False),
         "warnings": warnings,

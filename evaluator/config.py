@@ -429,6 +429,16 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+def gate_lines(path: Path) -> dict[str, int]:
+    """Gate name → the line of its entry in a config file (for check-run annotations); empty when unreadable."""
+    try:
+        lines = _key_lines(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return {}
+    prefix = "quality_gates '"
+    return {key[len(prefix):-1]: line for key, line in lines.items() if key.startswith(prefix)}
+
+
 def _with_line(error: TaskevalError, source: str, text: str) -> TaskevalError:
     """The error with the line of the key it names: `file:12: ...` instead of `file: ...`."""
     prefix = f"{source}: "

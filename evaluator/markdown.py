@@ -6,19 +6,21 @@ links or @-mentions into the comment.
 
 from __future__ import annotations
 
-import html
-import re
 from collections import Counter
 from pathlib import Path
 
 from evaluator import __version__
 from evaluator.gates import COMPARISONS, DEPLOY, GateResult, format_value
+from evaluator.markdown_text import code, escape_cell, signed_points
 from evaluator.metrics import METRICS, MetricValue
+from evaluator.report_cases import comparison_statistics, failing_cases, per_action
 from evaluator.results import RunResult
 from evaluator.scoring import CaseResult, failing_by_action
 
+__all__ = ["MAX_CHARACTERS", "code", "escape_cell", "render_markdown"]
+REGRESSION_COUNTS = ("regression_failures", "confirmed_regressions")
+
 MAX_CHARACTERS = 60_000
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 ICONS = {True: "✅", False: "❌", None: "⛔"}
 
 WHAT_TO_CHECK = {
@@ -36,34 +38,21 @@ WHAT_TO_CHECK = {
 }
 
 
-def escape_cell(text: str, limit: int = 160) -> str:
-    """Model or user text made inert for a Markdown table cell: one line, HTML escaped, Markdown escaped, no
-    @-mentions or autolinks, cut to `limit` characters."""
-    one_line = " ".join(text.split())
-    if len(one_line) > limit:
-        one_line = one_line[: limit - 1] + "…"
-    escaped = MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(one_line, quote=False))
-    return escaped.replace("@", "@\u200b").replace("://", ":\u200b//") or "*(empty)*"
-
-
-def code(text: str, limit: int = 80) -> str:
-    """Text as an inline code span: Markdown is not interpreted inside it, so only backticks, line breaks and the
-    table's pipe need care."""
-    one_line = " ".join(text.split()).replace("`", "'")
-    if len(one_line) > limit:
-        one_line = one_line[: limit - 1] + "…"
-    return "`" + one_line.replace("|", "\\|") + "`"
-
-
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes} m {rest} s" if minutes else f"{seconds:.1f} s"
 
 
-def _measured(gate: GateResult) -> str:
+def _measured(gate: GateResult, result: RunResult) -> str:
     if gate.actual is None:
         return "not computed"
     text = format_value(gate.actual)
+    comparison = result.stage("regression_comparison")
+    if gate.metric in REGRESSION_COUNTS and comparison is not None and gate.actual:
+        failing = [f"`{row['metric']}`: {row['label'].replace('_', ' ')}" for row in comparison.details["metrics"]
+                   if row["label"] != "pass" and (gate.metric == "regression_failures"
+                                                  or row["label"] == "confirmed_regression")]
+        return f"{text} ({', '.join(failing)})"
     if gate.ci_low is not None and gate.ci_high is not None:
         text += f" ({format_value(gate.ci_low)} – {format_value(gate.ci_high)})"
     return text
@@ -74,6 +63,8 @@ def _shortfall(gate: GateResult) -> str:
         return "not evaluated"
     if gate.passed:
         return "" if gate.gate_type == "blocking" else "passes"
+    if gate.metric in REGRESSION_COUNTS:
+        return "see *Against production*" + ("" if gate.gate_type == "blocking" else " · warning only")
     rate = gate.metric in METRICS and METRICS.get(gate.metric).is_rate
     amount = f"{abs(gate.margin or 0) * 100:.1f} points" if rate else format_value(abs(gate.margin or 0))
     note = f"off by {amount}" if gate.comparison != "equal" else "not equal"
@@ -86,13 +77,13 @@ def _icon(gate: GateResult) -> str:
     return ICONS[gate.passed]
 
 
-def _gate_table(gates: tuple[GateResult, ...]) -> list[str]:
+def _gate_table(result: RunResult) -> list[str]:
     lines = ["| | gate | metric | required | measured (95% CI) | |", "|---|---|---|---|---|---|"]
-    for gate in sorted(gates, key=lambda g: (g.passed is True, g.gate_type != "blocking")):
+    for gate in sorted(result.gates, key=lambda g: (g.passed is True, g.gate_type != "blocking")):
         bound = {"lower_bound": " (lower bound)", "upper_bound": " (upper bound)"}.get(gate.require, "")
         required = f"{COMPARISONS.get(gate.comparison).symbol} {format_value(gate.threshold)}{bound}"
         lines.append(f"| {_icon(gate)} | {escape_cell(gate.name)} | `{gate.metric}` | {required} | "
-                     f"{_measured(gate)} | {_shortfall(gate)} |")
+                     f"{_measured(gate, result)} | {_shortfall(gate)} |")
     return lines
 
 
@@ -115,54 +106,23 @@ def _drivers(gate: GateResult, cases: tuple[CaseResult, ...]) -> str:
     return text + "."
 
 
-def _signed_points(value: float) -> str:
-    return f"{value * 100:+.1f}".replace("-", "−") + " pts"
-
-
 def _against_baseline(result: RunResult) -> list[str]:
     stage = result.stage("regression_comparison")
     if stage is None or not stage.details:
         return []
     details = stage.details
-    confidence = round((1 - 2 * details["alpha"]) * 100)
     baseline = details["baseline"]
     origin = ", ".join(str(v)[:10] for v in (baseline.get("commit"), baseline.get("created_at")) if v)
+    pairing = (f"paired on {details.get('paired_cases', 0)} cases" if details["paired"] else "unpaired (weaker)")
     lines = ["### Against production", "",
-             f"Baseline {code(str(baseline['source']), 120)}{f' ({origin})' if origin else ''}; "
-             f"{'paired by case' if details['paired'] else 'unpaired (weaker)'}.", "",
-             f"| metric | production → this run | Δ ({confidence}% interval) | p (Holm) | verdict |",
-             "|---|---|---|---|---|"]
+             f"Production baseline{f' ({origin})' if origin else ''}; {pairing}.", "",
+             "| metric | production → this run | change | verdict |", "|---|---|---|---|"]
     for row in details["metrics"]:
         verdict = f"**{row['verdict']}**" if row["label"] != "pass" else row["verdict"]
         lines.append(f"| {row['metric']} | {format_value(row['baseline'])} → {format_value(row['current'])} | "
-                     f"{_signed_points(row['delta'])} ({_signed_points(row['lower_bound'])} … "
-                     f"{_signed_points(row['upper_bound'])}) | {row['p_adjusted']:.2g} | {verdict} |")
-    detectable = [f"{row['min_detectable_drop'] * 100:.1f} points or more on `{row['metric']}`"
-                  for row in details["metrics"] if row.get("min_detectable_drop") is not None]
-    if detectable:
-        lines += ["", f"The benchmark can detect a drop of {detectable[0]} (power 0.8, one-sided α = "
-                      f"{details['alpha']})."]
+                     f"{signed_points(row['delta'])} | {verdict} |")
     lines += [f"- ⚠️ {escape_cell(w, 300)}" for w in details.get("warnings", [])]
-    lines.append("")
-    lines += _flipped_table(details.get("flipped_cases", []), len(details.get("fixed_cases", [])))
-    return lines
-
-
-def _case_table(summary: str, rows: list[tuple[str, str, str, str]], limit: int) -> list[str]:
-    """A collapsed table of (id, request, expected, got) rows, cut at `limit` with a pointer to report.json."""
-    lines = [f"<details><summary>{summary}</summary>", "", "| id | request | expected | got |", "|---|---|---|---|"]
-    lines += [f"| {code(case_id, 40)} | {escape_cell(request)} | {escape_cell(expected)} | {escape_cell(got)} |"
-              for case_id, request, expected, got in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"| … | {len(rows) - limit} more in report.json | | |")
-    return [*lines, "", "</details>", ""]
-
-
-def _flipped_table(flipped: list[dict], fixed: int, limit: int = 25) -> list[str]:
-    if not flipped:
-        return []
-    summary = f"Broken cases ({len(flipped)}) — right in production, wrong now ({fixed} fixed)"
-    return _case_table(summary, [(c["id"], c["input"], c["expected"], c["output"]) for c in flipped], limit)
+    return [*lines, "", *comparison_statistics(details)]
 
 
 def _what_to_look_at(result: RunResult) -> list[str]:
@@ -171,7 +131,11 @@ def _what_to_look_at(result: RunResult) -> list[str]:
         if gate.passed is True:
             continue
         kind = "blocking" if gate.gate_type == "blocking" else "warning"
-        text = f"- **{escape_cell(gate.name)}** ({kind}): {escape_cell(gate.explanation, 600)}."
+        # an unevaluated gate's reason may quote a server's error: outside text, escaped; the rest is taskeval's own
+        explanation = escape_cell(gate.explanation, 600) if gate.passed is None else gate.explanation
+        if gate.passed is False and gate.metric in REGRESSION_COUNTS:
+            explanation = f"{_measured(gate, result)}; see *Against production* and the failing cases"
+        text = f"- **{escape_cell(gate.name)}** ({kind}): {explanation}."
         if gate.passed is False:
             text += _drivers(gate, result.cases)
             hint = WHAT_TO_CHECK.get(gate.metric)
@@ -246,30 +210,6 @@ def _skipped_stages(result: RunResult) -> list[str]:
     return ["### Stages not run", "", *lines, ""] if lines else []
 
 
-def _failing_cases(cases: tuple[CaseResult, ...], limit: int) -> list[str]:
-    failing = [c for c in cases if c.checks.get("accuracy") is False]
-    if not failing:
-        return []
-    failing.sort(key=lambda c: (c.checks.get("json_valid_rate") is True, c.checks.get("action_accuracy") is True,
-                                float(c.checks.get("field_accuracy", 0.0))))
-    return _case_table(f"Failing cases ({len(failing)}), worst first",
-                       [(c.id, c.input, c.expected, c.output) for c in failing], limit)
-
-
-def _per_action(result: RunResult) -> list[str]:
-    stage = result.stage("automated_metrics")
-    per_action = stage.details.get("per_action", {}) if stage else {}
-    if not per_action:
-        return []
-    lines = ["<details><summary>Per action</summary>", "", "| action | cases | accuracy | produced instead |",
-             "|---|---|---|---|"]
-    for action, row in per_action.items():
-        wrong = {p: n for p, n in row.get("produced", {}).items() if p != action}
-        instead = ", ".join(f"{code(p, 30)} {n}" for p, n in wrong.items()) or "—"
-        lines.append(f"| {code(action, 40)} | {row['cases']} | {row['accuracy']:.3f} | {instead} |")
-    return [*lines, "", "</details>", ""]
-
-
 def _metric_table(metrics: dict[str, MetricValue]) -> list[str]:
     lines = ["<details><summary>All metrics</summary>", "", "| metric | value | n | 95% CI |", "|---|---|---|---|"]
     for name, metric in metrics.items():
@@ -279,12 +219,43 @@ def _metric_table(metrics: dict[str, MetricValue]) -> list[str]:
     return [*lines, "", "</details>", ""]
 
 
+def display_path(path: object) -> str:
+    """A path as a reader should see it: relative to the working directory (the repository in CI) when it is
+    under it, else its last two parts — never a runner's absolute path."""
+    given = Path(str(path))
+    if not given.is_absolute():
+        return str(given)
+    try:
+        return str(given.relative_to(Path.cwd()))
+    except ValueError:
+        return str(Path(*given.parts[-2:]))
+
+
+def _in_words(result: RunResult) -> str:
+    """The verdict in one plain sentence: what blocks, or that every blocking gate passed."""
+    blocking = [g for g in result.gates if g.gate_type == "blocking" and g.passed is not True]
+    if not blocking:
+        return f"Every blocking gate passed ({sum(1 for g in result.gates if g.gate_type == 'blocking')})."
+    reasons = []
+    for gate in blocking:
+        if gate.passed is None:
+            reasons.append(f"`{gate.metric}` could not be measured")
+        elif gate.metric in REGRESSION_COUNTS:
+            confirmed = "confirmed regression" in _measured(gate, result)
+            reasons.append("it is confirmed worse than production" if confirmed else
+                           "the benchmark cannot show it is as good as production (inconclusive)")
+        else:
+            reasons.append(f"`{gate.metric}` is {format_value(gate.actual or 0.0)}, required "
+                           f"{COMPARISONS.get(gate.comparison).symbol} {format_value(gate.threshold)}")
+    return "Not deployable: " + "; ".join(dict.fromkeys(reasons)) + "."
+
+
 def _headline(result: RunResult) -> list[str]:
-    model = result.fingerprint.get("model", {}).get("path", "the model")
+    model = code(display_path(result.fingerprint.get("model", {}).get("path", "the model")), 120)
     if result.decision == DEPLOY:
-        title = f"## ✅ taskeval: DEPLOY — {code(str(model), 200)} passes its gates"
+        title = f"## ✅ taskeval: DEPLOY — {model} passes its gates"
     else:
-        title = f"## ❌ taskeval: {result.decision} — {code(str(model), 200)} is not ready to deploy"
+        title = f"## ❌ taskeval: {result.decision} — {model} is not ready to deploy"
     blocking = [g for g in result.gates if g.gate_type == "blocking"]
     failed = sum(1 for g in blocking if g.passed is not True)
     warnings = sum(1 for g in result.gates if g.gate_type == "warning" and g.passed is not True)
@@ -293,7 +264,12 @@ def _headline(result: RunResult) -> list[str]:
     parts = [status, f"{warnings} warning{'s' if warnings != 1 else ''}",
              f"{result.fingerprint.get('benchmark', {}).get('cases', len(result.cases))} cases",
              f"run {_duration(result.duration_seconds)}"]
-    return [title, "", " · ".join(parts), ""]
+    source = result.fingerprint.get("source", {})
+    if source.get("commit"):
+        parts.append(f"commit {code(str(source['commit'])[:7], 12)}")
+    if source.get("run_url"):
+        parts.append(f"[workflow run]({source['run_url']})")
+    return [title, "", _in_words(result), "", " · ".join(parts), ""]
 
 
 def _run_figures(result: RunResult) -> str:
@@ -318,19 +294,18 @@ def _footer(result: RunResult, json_path: Path) -> list[str]:
     figures = _run_figures(result)
     model = result.fingerprint.get("model", {})
     runtime = ", ".join(str(model[k]) for k in ("device", "dtype") if k in model) or str(model.get("backend", ""))
+    config = result.fingerprint.get("config", {}).get("path", "")
     return [*([figures, ""] if figures else []),
-            f"<sub>taskeval {__version__} · report: {code(str(json_path), 200)} · config "
-            f"{code(str(result.fingerprint.get('config', {}).get('path', '')), 200)} · {runtime}</sub>", ""]
+            f"<sub>taskeval {__version__} · report: {code(json_path.name, 60)} · config "
+            f"{code(display_path(config), 120)} · {runtime}</sub>", ""]
 
 
 def render_markdown(result: RunResult, json_path: Path, case_limit: int = 25) -> str:
     """The Markdown report; trimmed, with a note, when it would pass MAX_CHARACTERS."""
     sections = [
-        *_headline(result), *_gate_table(result.gates), "", *_against_baseline(result), *_what_to_look_at(result),
-        *_safety(result), *_skipped_stages(result),
-        *_failing_cases(result.cases, case_limit), *_per_action(result), *_judge(result),
-        *_metric_table(result.metrics),
-        *_footer(result, json_path),
+        *_headline(result), *_gate_table(result), "", *_what_to_look_at(result), *_against_baseline(result),
+        *failing_cases(result, case_limit), *per_action(result), *_safety(result), *_judge(result),
+        *_skipped_stages(result), *_metric_table(result.metrics), *_footer(result, json_path),
     ]
     text = "\n".join(sections)
     if len(text) <= MAX_CHARACTERS:

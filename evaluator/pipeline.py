@@ -15,7 +15,7 @@ from evaluator.baseline import Baseline, load_baseline
 from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
 from evaluator.comparison import planned_judge_warnings, run_comparison
 from evaluator.config import Config, GateConfig, RegressionConfig, load_config
-from evaluator.environment import library_versions, quiet_libraries
+from evaluator.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
 from evaluator.errors import TaskevalError
 from evaluator.gates import DEPLOY, decide, evaluate_gates
 from evaluator.generation import huggingface, predictions, served  # noqa: F401  (register the backends; light)
@@ -144,6 +144,7 @@ def run_fingerprint(options: RunOptions, config: Config, cases: list[Case], tota
                         **{k: libraries[k] for k in ("python", "torch", "transformers") if k in libraries}},
         "libraries": libraries,
         "seed": seed,
+        "source": {"commit": current_commit(), "run_url": workflow_run_url()},
     }
 
 

@@ -195,6 +195,10 @@ def test_end_to_end_regressed_model_blocks_with_the_failed_gate_explained(tmp_pa
     assert "### Against production" in markdown and "confirmed regression" in markdown
     assert markdown.startswith("## ❌ taskeval: BLOCK")
     assert "### What to look at" in markdown and "failing cases; most from" in markdown
+    assert "| action | cases | production | this run | Δ | produced instead |" in markdown
+    assert "```mermaid\nxychart-beta" in markdown and "    line [" in markdown
+    assert "task\\_id: " in markdown and " → " in markdown and "✅ right" in markdown  # field differences
+    assert "<summary>Statistics</summary>" in markdown and "p (Holm)" in markdown.split("<summary>Statistics")[1]
 
 
 def test_outputs_do_not_depend_on_the_batch_size() -> None:

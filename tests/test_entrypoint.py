@@ -171,6 +171,16 @@ def test_bad_input_is_an_error_that_fails_the_job_with_the_fix(workspace: Path) 
         assert invalid["code"] == 1 and "input 'fail-on' is 'sometimes'" in invalid["stdout"]
 
 
+def test_each_failed_blocking_gate_is_an_error_on_its_config_line(workspace: Path) -> None:
+    with fake_github() as state:
+        result = run_action(workspace, state, predictions="bad.jsonl")
+        annotations = state.check_runs[0]["output"]["annotations"]
+    config_lines = (workspace / "taskeval.yml").read_text().splitlines()
+    line = next(i for i, text in enumerate(config_lines, start=1) if "name: accuracy," in text)
+    assert f"::error file=taskeval.yml,line={line}::gate accuracy:" in result["stdout"]
+    assert {a["title"]: a["start_line"] for a in annotations}["gate accuracy"] == line
+
+
 def test_fail_on_never_and_warning(workspace: Path) -> None:
     with fake_github() as state:
         never = run_action(workspace, state, predictions="bad.jsonl", **{"fail-on": "never"})

@@ -60,3 +60,31 @@ def test_long_reports_are_trimmed_under_the_comment_limit() -> None:
     assert len(text) <= MAX_CHARACTERS
     assert text.rstrip().endswith("the full report is report.json)*")
     assert text.startswith("## ❌ taskeval: BLOCK")
+
+
+def test_failing_cases_show_the_field_that_differs_not_escaped_json() -> None:
+    expected = {"action": "update_task", "task_id": 3069, "due": "friday"}
+    cases = (scored(expected, '{"action":"update_task","task_id":306}'), scored(expected, "sure, done!"))
+    metrics = aggregate_checks(cases)
+    gate = evaluate_gate(GateConfig(name="accuracy", metric="accuracy", threshold=0.85, comparison=">="), metrics, {})
+    result = RunResult(decision="BLOCK", stages=(), metrics=metrics, gates=(gate,), cases=cases,
+                       fingerprint={"model": {"path": "/home/runner/work/repo/models/m"},
+                                    "benchmark": {"cases": 2}, "source": {"commit": "abcdef1234567",
+                                                                          "run_url": "https://github.com/o/r/actions/runs/1"}},
+                       config={})
+    text = render_markdown(result, Path("/home/runner/work/repo/taskeval-report/report.json"))
+    assert "task\\_id: 3069 → 306; due: missing \\(expected \"friday\"\\)" in text
+    assert "not a JSON object" in text
+    assert "\\{\\\"action\\\"" not in text  # no escaped JSON blobs
+    assert text.count("Failing cases (2)") == 1
+    assert "/home/runner" not in text and "`models/m`" in text  # no machine paths
+    assert "commit `abcdef1`" in text and "[workflow run](https://github.com/o/r/actions/runs/1)" in text
+    assert "Not deployable: `accuracy` is 0.000, required ≥ 0.850." in text
+
+
+def test_field_differences() -> None:
+    from evaluator.case_diff import field_differences
+
+    assert field_differences('{"action":"a","x":1}', '{"action":"a","x":"1"}') == 'x: 1 → "1"'
+    assert field_differences('{"action":"a"}', '{"action":"a","y":true}') == "y: extra true"
+    assert field_differences('{"action":"a"}', '{"action":"a"}').startswith("same call")
