@@ -1,5 +1,5 @@
 # taskeval as a Docker container action for a self-hosted runner with an NVIDIA GPU (a T4, compute capability 7.5).
-# Released versions run a prebuilt image from the GitHub Container Registry (README, "The image"); this file is what
+# Released versions run a prebuilt image from the GitHub Container Registry (docs/action.md, "The image"); this file is what
 # the release workflow builds, and what a fork or a local `uses: ./` builds.
 # Python 3.11, as CI; torch 2.13.0 built for CUDA 12.6 brings its own CUDA libraries, the driver comes from the host.
 FROM python:3.11.14-slim-bookworm

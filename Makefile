@@ -37,6 +37,6 @@ lint: dev-install
 test: dev-install lint
 	$(BIN)/python -m pytest -q
 
-# Replays the Action image's Python install without Docker and runs the shipped model with it (README, "The image").
+# Replays the Action image's Python install without Docker and runs the shipped model with it (docs/action.md, "The image").
 image-check: $(BIN)/python
 	$(BIN)/python docker/replay_install.py

@@ -26,7 +26,7 @@ DECISIONS = ("DEPLOY", "BLOCK", "ERROR")
 
 @dataclass(frozen=True)
 class Inputs:
-    """The action's inputs (README, "The GitHub Action")."""
+    """The action's inputs (docs/action.md)."""
 
     model: str
     benchmark: str

@@ -71,11 +71,11 @@ class MetricComparison:
     c: int | None = None
     """Paired binary metrics: cases good in the candidate only (fixes)."""
     min_detectable_drop: float | None = None
-    """Smallest drop the benchmark detects with power 0.8 (README: formula)."""
+    """Smallest drop the benchmark detects with power 0.8 (docs/statistics.md: formula)."""
     cases_needed: int | None = None
     """For an inconclusive verdict: about how many cases would decide it."""
     method: str = ""
-    """The interval and the test behind the verdict (README, "Stage 3")."""
+    """The interval and the test behind the verdict (docs/statistics.md)."""
     cases: int = 0
     """How many cases were compared (paired: present in both runs)."""
     p_secondary: float | None = None

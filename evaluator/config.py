@@ -166,7 +166,7 @@ DEFAULT_GATES = (
     GateConfig("format", "json_valid_rate", 0.95, "greater_equal", "blocking", "JSON validity >= 95% (default gate)"),
     GateConfig("accuracy", "accuracy", 0.85, "greater_equal", "blocking", "Accuracy >= 85% (default gate)"),
 )
-"""The gates of a configuration that has no `quality_gates` key (README, "Configuration")."""
+"""The gates of a configuration that has no `quality_gates` key (docs/configuration.md)."""
 DEFAULT_REGRESSION_METRICS = ("accuracy", "json_valid_rate", "schema_valid_rate", "action_accuracy")
 
 SECTIONS: dict[str, type] = {

@@ -16,7 +16,7 @@ Direction = Literal["higher", "lower"]
 
 @dataclass(frozen=True)
 class MetricDefinition:
-    """A named metric (README, "Metrics")."""
+    """A named metric (docs/usage.md, "Metrics of stage 1")."""
 
     name: str
     """The name users write gates against."""

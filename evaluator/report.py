@@ -1,4 +1,4 @@
-"""report.json and report.md as files: rendered, then written together and atomically (see docs in the README,
+"""report.json and report.md as files: rendered, then written together and atomically (docs/usage.md,
 "Reports")."""
 
 from __future__ import annotations

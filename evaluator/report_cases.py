@@ -73,14 +73,17 @@ def per_action(result: RunResult) -> list[str]:
 
 
 def _chart(rows: dict[str, Any], production: dict[str, Any]) -> list[str]:
-    """A Mermaid bar chart (GitHub renders it in comments): this run as bars, production as a line."""
-    labels = [CHART_LABEL.sub("_", action)[:24] for action in rows]
+    """A Mermaid bar chart (GitHub renders it in comments): this run as bars, production as a line (over the actions
+    production has, so no point is made up)."""
+    if production:
+        rows = {action: row for action, row in rows.items() if action in production}
+    labels = [f'"{CHART_LABEL.sub("_", action)[:24]}"' for action in rows]
     now = [f"{row['accuracy']:.3f}" for row in rows.values()]
     lines = ["```mermaid", "xychart-beta", '    title "Accuracy per action (bars: this run'
              + (', line: production)"' if production else ')"'),
              f"    x-axis [{', '.join(labels)}]", '    y-axis "accuracy" 0 --> 1', f"    bar [{', '.join(now)}]"]
     if production:
-        before = [f"{production.get(action, {}).get('accuracy', 0.0):.3f}" for action in rows]
+        before = [f"{production[action]['accuracy']:.3f}" for action in rows]
         lines.append(f"    line [{', '.join(before)}]")
     return [*lines, "```", ""]
 

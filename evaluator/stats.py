@@ -75,7 +75,8 @@ def newcombe_paired_interval(table: PairedTable, confidence: float) -> tuple[flo
 
 TANGO_CORRECTION = 0.5
 """Continuity correction of the Tango score statistic, in cases: without it the exact size at the margin reaches
-5.1% at α = 5% (n = 200, 25% discordance); with it, at most 4.8% over the calibration grid (README, "Calibration")."""
+5.1% at α = 5% (n = 200, 25% discordance); with it, at most 4.8% over the calibration grid (docs/statistics.md,
+"Calibration")."""
 
 
 def tango_statistic(table: PairedTable, delta: float, correction: float = TANGO_CORRECTION) -> float:

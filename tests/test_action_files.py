@@ -18,7 +18,8 @@ SPEC_INPUTS = {"model", "benchmark", "config", "predictions", "baseline", "basel
                "update-baseline", "github-token", "openai-api-key", "comment", "check-run", "check-name",
                "output-dir", "fail-on", "mode", "pr-number"}
 SPEC_OUTPUTS = {"decision", "deploy-allowed", "report-json", "report-markdown", "baseline-updated", "summary"}
-WORKFLOWS = sorted([*(ROOT / "examples" / "workflows").glob("*.yml"), *(ROOT / ".github" / "workflows").glob("*.yml")])
+WORKFLOWS = sorted([*(ROOT / "examples" / "workflows").glob("*.yml"), *(ROOT / ".github" / "workflows").glob("*.yml"),
+                    *(ROOT / "evaluator" / "templates").glob("*.yml")])
 
 
 def tool(name: str) -> str:
