@@ -16,10 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from evaluator.automated_metrics import AutomatedDetails
 from evaluator.baseline import Baseline
-from evaluator.comparison import run_comparison
+from evaluator.comparison import ComparisonDetails, run_comparison
 from evaluator.config import load_config
 from evaluator.gates import decide, evaluate_gates
+from evaluator.names import Stage
 from evaluator.pipeline import aggregate, regression_gates
 from evaluator.report import write_reports
 from evaluator.results import PASSED, RunResult, StageResult
@@ -60,9 +62,8 @@ def main() -> None:
                    "model": {"path": "synthetic"}, "environment": {}}
     started = time.perf_counter()
     metrics = aggregate_checks(now)
-    automated = StageResult("automated_metrics", PASSED, 0.0, metrics, details={
-        "per_action": {a: s.to_json() for a, s in per_action(now).items()},
-        "per_tag": {t: s.to_json() for t, s in per_tag(now).items()}})
+    automated = StageResult(Stage.AUTOMATED_METRICS, PASSED, 0.0, metrics,
+                            details=AutomatedDetails(per_action(now), per_tag(now), len(now), 0, "synthetic"))
     comparison = run_comparison(now, metrics, baseline, config.regression, fingerprint)
     aggregation, table = aggregate([automated, comparison])
     gates = evaluate_gates(config.quality_gates + regression_gates(config.regression), table, {})
@@ -72,10 +73,12 @@ def main() -> None:
         json_path, markdown_path = write_reports(result, Path(folder))
         sizes = json_path.stat().st_size, markdown_path.stat().st_size
     seconds = time.perf_counter() - started
-    accuracy = next(r for r in comparison.details["metrics"] if r["metric"] == "accuracy")
+    details = result.details(ComparisonDetails)
+    assert details is not None
+    accuracy = next(r for r in details.metrics if r.metric == "accuracy")
     print(f"{args.cases} cases: statistics, gates and reports in {seconds:.2f} s (target < 2 s); "
-          f"decision {result.decision}; accuracy {accuracy['baseline']:.3f} → {accuracy['current']:.3f} "
-          f"({accuracy['label']}); report.json {sizes[0] / 1e6:.1f} MB, report.md {sizes[1] / 1e3:.0f} kB")
+          f"decision {result.decision}; accuracy {accuracy.baseline:.3f} → {accuracy.current:.3f} "
+          f"({accuracy.label}); report.json {sizes[0] / 1e6:.1f} MB, report.md {sizes[1] / 1e3:.0f} kB")
 
 
 if __name__ == "__main__":

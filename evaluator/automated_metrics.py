@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,28 @@ from evaluator.errors import TaskevalError
 from evaluator.files import read_text
 from evaluator.generation.base import Backend, Generation, Request
 from evaluator.generation.cache import OutputCache
-from evaluator.results import PASSED, StageResult
-from evaluator.scoring import CaseResult, aggregate_checks, per_action, per_tag, score_cases, token_metrics
+from evaluator.names import Stage
+from evaluator.results import PASSED, Details, StageResult
+from evaluator.scoring import CaseResult, GroupStats, aggregate_checks, per_action, per_tag, score_cases, token_metrics
 
-STAGE = "automated_metrics"
+STAGE = Stage.AUTOMATED_METRICS
+
+
+@dataclass(frozen=True)
+class AutomatedDetails(Details):
+    """Stage 1's breakdowns."""
+
+    per_action: dict[str, GroupStats]
+    """Expected action → accuracy and what was produced instead."""
+    per_tag: dict[str, GroupStats]
+    """Tag → accuracy."""
+    cases: int
+    cached_outputs: int
+    """How many outputs came from the cache."""
+    backend: str
+    """What produced the outputs, in words."""
+    schema_valid_rate_absent: str | None = None
+    """Why schema_valid_rate is not computed (no schema configured)."""
 
 
 def schema_validator(schema_path: str | None, config_source: str) -> tuple[Any | None, str | None]:
@@ -76,14 +95,7 @@ def run_automated_metrics(
     results = score_cases(cases, generations, config.metrics.ignore_fields, validator)
     metrics = aggregate_checks(results) | token_metrics(results, config.cost.price_per_million_tokens,
                                                         config.cost.gpu_hour_usd)
-    details: dict[str, Any] = {
-        "per_action": {a: s.to_json() for a, s in per_action(results).items()},
-        "per_tag": {t: s.to_json() for t, s in per_tag(results).items()},
-        "cases": len(results),
-        "cached_outputs": sum(1 for g in generations if g.cached),
-        "backend": backend.description,
-    }
-    if no_schema:
-        details["schema_valid_rate_absent"] = no_schema
+    details = AutomatedDetails(per_action(results), per_tag(results), len(results),
+                               sum(1 for g in generations if g.cached), backend.description, no_schema)
     stage = StageResult(STAGE, PASSED, time.perf_counter() - started, metrics, details=details)
     return stage, results

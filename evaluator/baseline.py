@@ -197,11 +197,12 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
 
 def _judge_json(result: RunResult) -> dict[str, Any]:
     """The judge's seed and sampled case ids, so a later run grades the same cases."""
-    judge = result.stage("llm_judge")
-    if judge is None or "sampled_ids" not in judge.details:
+    from evaluator.judge import JudgeDetails
+
+    judge = result.details(JudgeDetails)
+    if judge is None:
         return {}
-    return {"judge": {"seed": judge.details["seed"], "sampled_ids": judge.details["sampled_ids"],
-                      "model": judge.details.get("model")}}
+    return {"judge": {"seed": judge.seed, "sampled_ids": list(judge.sampled_ids), "model": judge.model}}
 
 
 def baseline_text(result: RunResult) -> str:

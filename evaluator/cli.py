@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from evaluator import __version__
 from evaluator.errors import TaskevalError
 from evaluator.gates import DEPLOY
+from evaluator.names import GateType
 from evaluator.redaction import redact
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def colour_wanted(stream: object) -> bool:
 
 
 def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> None:
+    from evaluator.comparison import ComparisonDetails
     from evaluator.gates import COMPARISONS, format_value
 
     colour = colour_wanted(sys.stdout)
@@ -91,10 +93,10 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
         symbol = COMPARISONS.get(gate.comparison).symbol
         lines.append(f"  {mark}  {gate.name:<18} {gate.metric:<18} {measured:>12} {symbol} "
                      f"{format_value(gate.threshold)}  [{gate.gate_type}]")
-    comparison = result.stage("regression_comparison")
-    for row in comparison.details.get("metrics", []) if comparison else []:
-        lines.append(f"  vs baseline: {row['metric']:<18} {row['baseline']:.3f} → {row['current']:.3f}  "
-                     f"Δ {row['delta'] * 100:+.1f} pts  p={row['p_value']:.3g}  {row['verdict']}")
+    comparison = result.details(ComparisonDetails)
+    for row in comparison.metrics if comparison else ():
+        lines.append(f"  vs baseline: {row.metric:<18} {row.baseline:.3f} → {row.current:.3f}  "
+                     f"Δ {row.delta * 100:+.1f} pts  p={row.p_value:.3g}  {row.verdict}")
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     for stage in result.stages:
@@ -141,7 +143,7 @@ def command_validate(args: argparse.Namespace) -> int:
 
     inputs = load_inputs(args.config, args.benchmark, args.baseline)
     gates = inputs.config.quality_gates
-    blocking = sum(1 for g in gates if g.gate_type == "blocking")
+    blocking = sum(1 for g in gates if g.gate_type == GateType.BLOCKING)
     print(f"{args.config}: valid ({len(gates)} gates, {blocking} blocking)")
     if inputs.schema_absent:
         print(f"  note: schema_valid_rate will be absent ({inputs.schema_absent})")

@@ -1,210 +1,82 @@
-"""Stage 3: the candidate against the production baseline, metric by metric, as a non-inferiority test.
-
-Every comparison is made on the "good" scale (a lower-is-better metric is mirrored), so one rule serves every
-metric: it passes when the one-sided (1 − α) lower bound of the good-scale change is above −δ. Reported deltas and
-bounds are turned back into the metric's own units.
-"""
+"""Stage 3: the candidate against the production baseline, metric by metric, as a non-inferiority test
+(evaluator/noninferiority.py): which cases pair, which metrics are compared, the flipped cases and the warnings."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from evaluator.baseline import Baseline
 from evaluator.benchmark import case_key
 from evaluator.config import DEFAULT_REGRESSION_METRICS, RegressionConfig
 from evaluator.metrics import JUDGE_PREFIX, MetricValue, judge_metric, metric_definition
-from evaluator.results import ERRORED, FAILED, PASSED, StageResult
-from evaluator.scoring import CaseResult
-from evaluator.stats import (
-    PairedTable,
-    cases_for_drop,
-    holm_adjust,
-    mcnemar_midp_worse,
-    mean_difference_interval,
-    min_detectable_drop_mean,
-    min_detectable_drop_paired,
-    min_detectable_drop_unpaired,
-    newcombe_hybrid_interval,
-    sign_test_worse,
-    tango_interval,
-    two_proportion_z_worse,
-    wilcoxon_pratt_worse,
+from evaluator.names import Stage
+from evaluator.noninferiority import (
+    CONFIRMED,
+    NUMERIC_RANGE,
+    PASS,
+    MetricComparison,
+    MetricTest,
+    decide,
+    paired_test,
+    points,
+    unpaired_rate,
 )
+from evaluator.results import ERRORED, FAILED, PASSED, Details, StageResult
+from evaluator.scoring import CaseResult
+from evaluator.stats import cases_for_drop, holm_adjust, min_detectable_drop_mean
 
-STAGE = "regression_comparison"
-PASS, CONFIRMED, INCONCLUSIVE = "pass", "confirmed_regression", "inconclusive"
+STAGE = Stage.REGRESSION_COMPARISON
 ENVIRONMENT_KEYS = ("device", "gpu", "cuda", "dtype", "quantization", "batch_size", "torch", "transformers")
-METHOD_PAIRED_BINARY = "paired: Tango score interval (continuity-corrected), McNemar mid-p"
-METHOD_PAIRED_NUMERIC = "paired: t interval with one worst-case case, exact sign test (Wilcoxon-Pratt secondary)"
-METHOD_UNPAIRED = "unpaired: Newcombe hybrid score interval, pooled two-proportion z-test"
 
 
 @dataclass(frozen=True)
-class MetricComparison:
-    """One compared metric."""
+class BaselineSource:
+    """Where the baseline came from."""
 
-    metric: str
-    baseline: float
-    current: float
-    delta: float
-    """current − baseline, in the metric's units."""
-    lower_bound: float
-    """Lower end of the two-sided (1 − 2α) interval of delta: the one-sided (1 − α) bound."""
-    upper_bound: float
-    p_value: float
-    """One-sided p-value that the candidate is worse."""
-    p_adjusted: float
-    """Holm-adjusted over every compared metric."""
-    label: str
-    """`pass`, `confirmed_regression` or `inconclusive`."""
-    paired: bool
-    margin: float
-    """δ: the tolerated drop."""
-    verdict: str
-    """The label in words, for reviewers."""
-    b: int | None = None
-    """Paired binary metrics: cases good in the baseline only (regressions)."""
-    c: int | None = None
-    """Paired binary metrics: cases good in the candidate only (fixes)."""
-    min_detectable_drop: float | None = None
-    """Smallest drop the benchmark detects with power 0.8 (docs/statistics.md: formula)."""
-    cases_needed: int | None = None
-    """For an inconclusive verdict: about how many cases would decide it."""
-    method: str = ""
-    """The interval and the test behind the verdict (docs/statistics.md)."""
-    cases: int = 0
-    """How many cases were compared (paired: present in both runs)."""
-    p_secondary: float | None = None
-    """Numeric metrics: the Wilcoxon signed-rank p-value (Pratt's zero handling), for reference."""
+    source: str
+    commit: str | None
+    created_at: str | None
 
 
 @dataclass(frozen=True)
-class _Test:
-    """A comparison before the Holm step, on the good scale."""
+class ActionRate:
+    """Production's accuracy on one expected action, over the paired cases."""
 
-    metric: str
-    baseline: float
-    current: float
-    good_delta: float
-    good_low: float
-    good_high: float
-    p_value: float
+    cases: int
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class FlippedCase:
+    """A case whose `accuracy` check changed from the baseline."""
+
+    id: str
+    input: str
+    expected: str
+    output: str
+    expected_action: str
+
+
+@dataclass(frozen=True)
+class ComparisonDetails(Details):
+    """Stage 3's account (report.json's `comparison` section)."""
+
+    baseline: BaselineSource
     paired: bool
-    n: int
-    """Cases compared (the candidate's)."""
-    b: int | None = None
-    c: int | None = None
-    min_detectable_drop: float | None = None
-    method: str = METHOD_UNPAIRED
-    p_secondary: float | None = None
-
-
-def _orientation(metric: str) -> int:
-    return 1 if metric_definition(metric).direction == "higher" else -1
-
-
-def _paired_binary(metric: str, current: Sequence[bool], baseline: Sequence[bool], alpha: float) -> _Test:
-    sign = _orientation(metric)
-    good_now = [v if sign > 0 else not v for v in current]
-    good_before = [v if sign > 0 else not v for v in baseline]
-    pairs = list(zip(good_before, good_now))
-    table = PairedTable(a=pairs.count((True, True)), b=pairs.count((True, False)), c=pairs.count((False, True)),
-                        d=pairs.count((False, False)))
-    low, high = tango_interval(table, 1 - 2 * alpha)
-    n = table.n
-    return _Test(metric, sum(baseline) / n, sum(current) / n, table.delta, low, high, mcnemar_midp_worse(table),
-                 True, n, table.b, table.c, min_detectable_drop_paired(table, alpha), METHOD_PAIRED_BINARY)
-
-
-NUMERIC_RANGE = 1.0
-"""Per-case numbers (judge scores normalised to 0-1, field_accuracy) lie in [0, 1]: a difference is at worst −1."""
-
-
-def _paired_numeric(metric: str, current: Sequence[float], baseline: Sequence[float], alpha: float) -> _Test:
-    sign = _orientation(metric)
-    good_now, good_before = [sign * v for v in current], [sign * v for v in baseline]
-    delta, low, high = mean_difference_interval(good_before, good_now, 1 - 2 * alpha, worst=-NUMERIC_RANGE)
-    padded = [a - b for a, b in zip(good_now, good_before)] + [-NUMERIC_RANGE]
-    mean = sum(padded) / len(padded)
-    sd = math.sqrt(sum((d - mean) ** 2 for d in padded) / (len(padded) - 1))
-    return _Test(metric, sum(baseline) / len(baseline), sum(current) / len(current), delta, low, high,
-                 sign_test_worse(good_before, good_now), True, len(current),
-                 min_detectable_drop=min_detectable_drop_mean(sd, len(current), alpha, worst=NUMERIC_RANGE),
-                 method=METHOD_PAIRED_NUMERIC, p_secondary=wilcoxon_pratt_worse(good_before, good_now))
-
-
-def paired_test(metric: str, current: Sequence[bool | float], baseline: Sequence[bool | float], alpha: float
-                ) -> _Test:
-    """The paired comparison of one metric's per-case values: a table of pass/fail (Tango) when every value is
-    0 or 1 — booleans, or numbers such as a field_accuracy of 0 or 1 — else the mean difference (t bound)."""
-    if all(v in (0, 1) for v in [*current, *baseline]):
-        return _paired_binary(metric, [bool(v) for v in current], [bool(v) for v in baseline], alpha)
-    return _paired_numeric(metric, [float(v) for v in current], [float(v) for v in baseline], alpha)
-
-
-def _unpaired_rate(metric: str, current: MetricValue, baseline: MetricValue, alpha: float) -> _Test:
-    sign = _orientation(metric)
-    n_now, n_before = current.n, baseline.n
-    good_now = round((current.value if sign > 0 else 1 - current.value) * n_now)
-    good_before = round((baseline.value if sign > 0 else 1 - baseline.value) * n_before)
-    low, high = newcombe_hybrid_interval(good_now, n_now, good_before, n_before, 1 - 2 * alpha)
-    p_now, p_before = good_now / n_now, good_before / n_before
-    return _Test(metric, baseline.value, current.value, p_now - p_before, low, high,
-                 two_proportion_z_worse(good_now, n_now, good_before, n_before), False, n_now,
-                 min_detectable_drop=min_detectable_drop_unpaired(p_before, n_now, n_before, alpha))
-
-
-def _points(value: float) -> str:
-    return f"{value * 100:.1f} points"
-
-
-def _margin(value: float) -> str:
-    return f"{value * 100:g}-point margin"
-
-
-def _cases_needed(test: _Test, margin: float) -> int | None:
-    """About how many cases would decide an inconclusive verdict: the bound's distance from the estimate shrinks
-    as 1/√n, so n' = n · (current distance / distance that decides)². The deciding distance is the room between
-    the estimate and −δ (to pass) or, when the estimate is already past −δ, the estimate itself (to confirm)."""
-    width = test.good_delta - test.good_low
-    room = test.good_delta + margin if test.good_delta > -margin else -test.good_delta
-    if width <= 0 or room <= 0:
-        return None
-    return math.ceil(test.n * (width / room) ** 2)
-
-
-def _decide(test: _Test, p_adjusted: float, margin: float, alpha: float) -> MetricComparison:
-    sign = _orientation(test.metric)
-    if test.good_low > -margin:
-        label = PASS
-        if test.good_delta < 0 and p_adjusted < alpha:
-            verdict = f"significant drop of {_points(-test.good_delta)}, within the {_margin(margin)}"
-        elif test.good_low > 0:
-            verdict = f"improved by {_points(test.good_delta)} (significant)"
-        else:
-            verdict = f"within the {_margin(margin)}"
-        needed = None
-    else:
-        label = CONFIRMED if p_adjusted < alpha else INCONCLUSIVE
-        needed = _cases_needed(test, margin) if label == INCONCLUSIVE else None
-        if label == CONFIRMED:
-            broke = f" ({test.b} cases broke, {test.c} fixed)" if test.b is not None else ""
-            verdict = f"confirmed regression{broke}"
-        else:
-            verdict = f"inconclusive: cannot rule out a drop of more than {_points(margin)}"
-            verdict += f"; about {needed} cases would decide it" if needed else ""
-    low, high = (test.good_low, test.good_high) if sign > 0 else (-test.good_high, -test.good_low)
-    return MetricComparison(
-        metric=test.metric, baseline=test.baseline, current=test.current, delta=sign * test.good_delta,
-        lower_bound=low, upper_bound=high, p_value=test.p_value, p_adjusted=p_adjusted, label=label,
-        paired=test.paired, margin=margin, verdict=verdict, b=test.b, c=test.c,
-        min_detectable_drop=test.min_detectable_drop, cases_needed=needed, method=test.method, cases=test.n,
-        p_secondary=test.p_secondary,
-    )
+    paired_cases: int
+    alpha: float
+    metrics: tuple[MetricComparison, ...]
+    per_action_baseline: dict[str, ActionRate]
+    flipped_cases: tuple[FlippedCase, ...]
+    """Right in the baseline, wrong now."""
+    fixed_cases: tuple[FlippedCase, ...]
+    warnings: tuple[str, ...]
+    not_compared: tuple[str, ...]
+    """Metrics named for comparison that could not be compared, with the reason (they leave the counts unmeasured)."""
 
 
 def per_case_values(cases: Sequence[CaseResult], judge_scores: Mapping[str, Mapping[str, float]]
@@ -229,7 +101,7 @@ def _per_case(current_values: Mapping[str, Mapping[str, Any]], baseline_cases: M
 
 
 def _test_metric(metric: str, current_values: Mapping[str, Mapping[str, Any]], metrics: Mapping[str, MetricValue],
-                 baseline: Baseline, matched: set[str], alpha: float) -> tuple[_Test | None, str | None]:
+                 baseline: Baseline, matched: set[str], alpha: float) -> tuple[MetricTest | None, str | None]:
     """The comparison of one metric, or None with the reason it cannot be compared."""
     if metric not in metrics:
         return None, f"`{metric}` not compared: this run did not compute it"
@@ -245,7 +117,7 @@ def _test_metric(metric: str, current_values: Mapping[str, Mapping[str, Any]], m
     old = baseline.metrics[metric]
     if old.n < 1:
         old = MetricValue(metric, old.value, metrics[metric].n)
-    return _unpaired_rate(metric, metrics[metric], old, alpha), None
+    return unpaired_rate(metric, metrics[metric], old, alpha), None
 
 
 def environment_warnings(baseline: Baseline, fingerprint: Mapping[str, Any]) -> list[str]:
@@ -265,7 +137,7 @@ def environment_warnings(baseline: Baseline, fingerprint: Mapping[str, Any]) -> 
 
 
 def _per_action_baseline(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str]
-                         ) -> dict[str, dict[str, float]]:
+                         ) -> dict[str, ActionRate]:
     """Production's accuracy per expected action on the paired cases, for the report's per-action table."""
     if baseline.cases is None:
         return {}
@@ -274,20 +146,19 @@ def _per_action_baseline(cases: Sequence[CaseResult], baseline: Baseline, matche
         before = baseline.cases.get(case.id, {}).get("accuracy")
         if case.id in matched and isinstance(before, bool):
             groups.setdefault(case.expected_action, []).append(before)
-    return {action: {"cases": len(v), "accuracy": sum(v) / len(v)} for action, v in groups.items()}
+    return {action: ActionRate(len(v), sum(v) / len(v)) for action, v in groups.items()}
 
 
-def _flipped(cases: Sequence[CaseResult], baseline: Baseline, broke: bool) -> list[dict[str, Any]]:
+def _flipped(cases: Sequence[CaseResult], baseline: Baseline, broke: bool) -> tuple[FlippedCase, ...]:
     if baseline.cases is None:
-        return []
+        return ()
     rows = []
     for case in cases:
         before = baseline.cases.get(case.id, {}).get("accuracy")
         now = case.checks.get("accuracy")
         if isinstance(before, bool) and isinstance(now, bool) and before != now and before is broke:
-            rows.append({"id": case.id, "input": case.input, "expected": case.expected, "output": case.output,
-                         "expected_action": case.expected_action})
-    return rows
+            rows.append(FlippedCase(case.id, case.input, case.expected, case.output, case.expected_action))
+    return tuple(rows)
 
 
 def run_comparison(
@@ -312,7 +183,7 @@ def run_comparison(
                             f"{', '.join(DEFAULT_REGRESSION_METRICS)} (name them in regression.metrics)")
     adjusted = holm_adjust([t.p_value for t in tests])
     default_margin = -settings.threshold
-    results = [_decide(t, p, float(settings.margins.get(t.metric, default_margin)), settings.alpha)
+    results = [decide(t, p, float(settings.margins.get(t.metric, default_margin)), settings.alpha)
                for t, p in zip(tests, adjusted)]
     table = {f"{r.metric}_vs_baseline": MetricValue(f"{r.metric}_vs_baseline", r.delta, r.cases, r.lower_bound,
                                                     r.upper_bound, 1 - 2 * settings.alpha) for r in results}
@@ -323,18 +194,11 @@ def run_comparison(
         table["confirmed_regressions"] = MetricValue("confirmed_regressions",
                                                      sum(1 for r in results if r.label == CONFIRMED), n)
     warnings += detectability_warnings(results)
-    details = {
-        "baseline": {"source": baseline.source, "commit": baseline.commit, "created_at": baseline.created_at},
-        "paired": bool(matched),
-        "paired_cases": len(matched),
-        "alpha": settings.alpha,
-        "metrics": [asdict(r) for r in results],
-        "per_action_baseline": _per_action_baseline(cases, baseline, matched),
-        "flipped_cases": _flipped(cases, baseline, broke=True),
-        "fixed_cases": _flipped(cases, baseline, broke=False),
-        "warnings": warnings,
-        "not_compared": not_compared,
-    }
+    details = ComparisonDetails(
+        BaselineSource(baseline.source, baseline.commit, baseline.created_at), bool(matched), len(matched),
+        settings.alpha, tuple(results), _per_action_baseline(cases, baseline, matched),
+        _flipped(cases, baseline, broke=True), _flipped(cases, baseline, broke=False), tuple(warnings),
+        tuple(not_compared))
     status = ERRORED if not_compared else (PASSED if failures == 0 else FAILED)
     return StageResult(STAGE, status, time.perf_counter() - started, table, errors=tuple(not_compared),
                        details=details)
@@ -369,8 +233,8 @@ def detectability_warnings(results: Sequence[MetricComparison]) -> list[str]:
     for r in results:
         if r.min_detectable_drop is not None and r.min_detectable_drop > r.margin > 0:
             needed = math.ceil(r.cases * (r.min_detectable_drop / r.margin) ** 2)
-            warnings.append(f"the {r.cases} cases compared on `{r.metric}` cannot detect a drop of {_points(r.margin)} "
-                            f"(detectable: {_points(r.min_detectable_drop)}); about {needed} cases would")
+            warnings.append(f"the {r.cases} cases compared on `{r.metric}` cannot detect a drop of {points(r.margin)} "
+                            f"(detectable: {points(r.min_detectable_drop)}); about {needed} cases would")
     return warnings
 
 
@@ -388,8 +252,8 @@ def planned_judge_warnings(settings: RegressionConfig, baseline: Baseline, sampl
         margin = float(settings.margins.get(metric, -settings.threshold))
         detectable = min_detectable_drop_mean(sd, sample, settings.alpha, worst=NUMERIC_RANGE)
         if margin > 0 and detectable > margin:
-            warnings.append(f"the judge sample of {sample} cannot detect a drop of {_points(margin)} on `{metric}` "
-                            f"(detectable: {_points(detectable)}); about "
+            warnings.append(f"the judge sample of {sample} cannot detect a drop of {points(margin)} on `{metric}` "
+                            f"(detectable: {points(detectable)}); about "
                             f"{cases_for_drop(sd, margin, settings.alpha, worst=NUMERIC_RANGE)}"
                             " cases would (raise judge.sample_rate or judge.min_samples)")
     return warnings

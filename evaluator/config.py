@@ -22,10 +22,12 @@ import yaml
 
 from evaluator.errors import TaskevalError, did_you_mean
 from evaluator.files import read_text
-from evaluator.gates import COMPARISONS
+from evaluator.gate_comparisons import COMPARISONS
 from evaluator.metrics import JUDGE_PREFIX, judge_metric, metric_definition
+from evaluator.names import GateType
 
 NUMBER = (int, float)
+GATE_TYPES = tuple(t.value for t in GateType)
 OPTIONAL_STR = (str, type(None))
 
 
@@ -67,7 +69,7 @@ class RegressionConfig:
     metrics: list[str] | None = _key((list, type(None)), None)
     """None: the default set, DEFAULT_REGRESSION_METRICS, limited to what the run and the baseline both have."""
     margins: dict[str, Any] = _key((dict,), {})
-    gate: str = _key((str,), "blocking", choices=("blocking", "warning"))
+    gate: str = _key((str,), GateType.BLOCKING.value, choices=GATE_TYPES)
     on_inconclusive: str = _key((str,), "block", choices=("block", "warn"))
 
 
@@ -132,7 +134,7 @@ class GateConfig:
     metric: str = _key((str,), "")
     threshold: float = _key(NUMBER, 0.0)
     comparison: str = _key((str,), "greater_equal")
-    gate_type: str = _key((str,), "blocking", choices=("blocking", "warning"))
+    gate_type: str = _key((str,), GateType.BLOCKING.value, choices=GATE_TYPES)
     description: str = _key((str,), "")
     require: str = _key((str,), "value", choices=("value", "lower_bound", "upper_bound"))
 
@@ -316,7 +318,7 @@ def _gates(data: Any, source: str) -> tuple[GateConfig, ...]:
                 raise TaskevalError(f"{source}: quality_gates[{index}] ('{gate.name}') has no '{required}'",
                                     "each gate needs name, metric, threshold and comparison")
         gates.append(gate)
-    if not any(g.gate_type == "blocking" for g in gates):
+    if not any(g.gate_type == GateType.BLOCKING for g in gates):
         raise TaskevalError(f"{source}: 'quality_gates' has no blocking gate, so no run could ever be blocked",
                             "add one, e.g. {name: accuracy, metric: accuracy, threshold: 0.85, comparison: "
                             "greater_equal, gate_type: blocking}; leave quality_gates out for the default gates")

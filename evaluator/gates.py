@@ -6,42 +6,18 @@ warns when it is a warning, with the reason, so a gate can never pass on a numbe
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from evaluator.gate_comparisons import COMPARISONS
 from evaluator.metrics import MetricValue
-from evaluator.registry import Registry
+from evaluator.names import Decision, GateType
 
 if TYPE_CHECKING:
     from evaluator.config import GateConfig
 
-DEPLOY, BLOCK, ERROR = "DEPLOY", "BLOCK", "ERROR"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """A gate comparison: its canonical name, the symbol shown in reports, and the test."""
-
-    name: str
-    symbol: str
-    test: Callable[[float, float], bool]
-
-
-COMPARISONS: Registry[Comparison] = Registry("comparison")
-for _name, _symbol, _test in [
-    ("less_than", "<", operator.lt),
-    ("less_equal", "≤", operator.le),
-    ("greater_than", ">", operator.gt),
-    ("greater_equal", "≥", operator.ge),
-    ("equal", "=", operator.eq),
-]:
-    _comparison = Comparison(_name, _symbol, _test)
-    COMPARISONS.add(_name, _comparison)
-for _alias, _name in [("<", "less_than"), ("<=", "less_equal"), (">", "greater_than"), (">=", "greater_equal"),
-                      ("==", "equal")]:
-    COMPARISONS.add(_alias, COMPARISONS.get(_name))
+DEPLOY, BLOCK = Decision.DEPLOY, Decision.BLOCK
 
 
 @dataclass(frozen=True)
@@ -76,15 +52,25 @@ class GateResult:
     """The gate's description from the configuration."""
 
     @property
+    def is_blocking(self) -> bool:
+        return self.gate_type == GateType.BLOCKING
+
+    @property
     def blocks(self) -> bool:
-        return self.gate_type == "blocking" and self.passed is not True
+        """A blocking gate that did not pass (failed, or could not be evaluated)."""
+        return self.is_blocking and self.passed is not True
+
+    @property
+    def warns(self) -> bool:
+        """A warning gate that did not pass."""
+        return not self.is_blocking and self.passed is not True
 
     def to_json(self) -> dict[str, object]:
         return {
             "name": self.name, "metric": self.metric, "comparison": self.comparison, "threshold": self.threshold,
             "gate_type": self.gate_type, "require": self.require, "actual": self.actual, "ci_low": self.ci_low,
             "ci_high": self.ci_high, "margin": self.margin, "passed": self.passed, "explanation": self.explanation,
-            "description": self.description,
+            "description": self.description, "blocks": self.blocks,
         }
 
 
@@ -114,7 +100,7 @@ def evaluate_gate(
     }
     if metric is None:
         reason = absent_reasons.get(gate.metric, "no stage of this run computes it")
-        effect = "blocks the deployment" if gate.gate_type == "blocking" else "is only a warning"
+        effect = "blocks the deployment" if gate.gate_type == GateType.BLOCKING else "is only a warning"
         return GateResult(**base, actual=None, ci_low=None, ci_high=None, margin=None, passed=None,
                           explanation=f"not evaluated: `{gate.metric}` was not computed ({reason}); this {effect}")
     compared = _compared_number(gate, metric)
@@ -140,9 +126,9 @@ def evaluate_gates(
     return [evaluate_gate(gate, metrics, absent_reasons) for gate in gates]
 
 
-def decide(results: list[GateResult]) -> str:
+def decide(results: list[GateResult]) -> Decision:
     """DEPLOY needs evidence: at least one blocking gate evaluated and passed, and no blocking gate that failed or
     could not be evaluated (warnings allowed). Anything else is BLOCK."""
-    evidence = any(r.gate_type == "blocking" and r.passed is True for r in results)
+    evidence = any(r.is_blocking and r.passed is True for r in results)
     return DEPLOY if evidence and not any(result.blocks for result in results) else BLOCK
 

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
@@ -28,13 +27,57 @@ from evaluator.config import JudgeConfig
 from evaluator.files import write_atomically
 from evaluator.judge_client import JUDGE_PROVIDERS, PROMPT_VERSION, OpenAIJudge, Verdict, estimate_tokens
 from evaluator.metrics import MetricValue, judge_metric
+from evaluator.names import Stage
 from evaluator.openai_calls import describe
 from evaluator.redaction import redact
-from evaluator.results import ERRORED, PASSED, StageResult, skipped
+from evaluator.results import ERRORED, PASSED, Details, StageResult, skipped
 from evaluator.scoring import CaseResult
 from evaluator.stats import paired_bootstrap_interval
 
-STAGE = "llm_judge"
+STAGE = Stage.LLM_JUDGE
+
+
+@dataclass(frozen=True)
+class JudgeProblem:
+    """A judged case that has no usable score, and why (an unparsable verdict or a failed call)."""
+
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LowScored:
+    """One of the lowest-scored cases, with the judge's reasoning."""
+
+    id: str
+    input: str
+    expected: str
+    output: str
+    overall: float
+    reasoning: str
+
+
+@dataclass(frozen=True)
+class JudgeDetails(Details):
+    """Stage 2's account: what was planned, judged, cached, failed and spent."""
+
+    model: str
+    prompt_version: str
+    planned: int
+    judged: int
+    cached: int
+    seed: int
+    sampled_ids: tuple[str, ...]
+    """The judged sample, kept in the baseline so a later run judges the same cases."""
+    unscored: tuple[JudgeProblem, ...]
+    failed: tuple[JudgeProblem, ...]
+    left_out_by_budget: int
+    budget_usd: float
+    spent_usd: float
+    agreement: dict[str, int]
+    """How the judge's accuracy score agrees with the exact `accuracy` check."""
+    lowest: tuple[LowScored, ...]
+    notes: tuple[str, ...]
 HIGH_SCORE = 4
 """A judge accuracy score of 4 or 5 counts as "the judge calls it right" when comparing with the exact checks."""
 LOWEST_SHOWN = 5
@@ -264,26 +307,24 @@ def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, 
               and set(o.verdict.scores) == criteria]
     scores = {o.case.id: _normalised(o.verdict) for o in scored if o.verdict is not None}
     failed = [o for o in outcomes if o.error]
-    details: dict[str, Any] = {
-        "model": settings.model, "prompt_version": PROMPT_VERSION, "planned": len(outcomes), "judged": len(scored),
-        "seed": seed, "sampled_ids": [o.case.id for o in outcomes],
-        "cached": sum(1 for o in outcomes if o.cached),
-        "unscored": [{"id": o.case.id, "reason": o.verdict.error} for o in outcomes
-                     if o.verdict is not None and o.verdict.scores is None],
-        "failed": [{"id": o.case.id, "error": o.error} for o in failed],
-        "left_out_by_budget": sum(1 for o in outcomes if o.over_budget),
-        "budget_usd": settings.budget_usd, "spent_usd": budget.spent,
-        "agreement": _agreement(outcomes),
-        "notes": [*notes, *(f"{o.case.id}: {o.usage_note}" for o in outcomes if o.usage_note)],
-        "lowest": [{"id": o.case.id, "input": o.case.input, "expected": o.case.expected, "output": o.case.output,
-                    "overall": scores[o.case.id]["overall"], "reasoning": o.verdict.reasoning if o.verdict else ""}
-                   for o in sorted(scored, key=lambda o: scores[o.case.id]["overall"])[:LOWEST_SHOWN]],
-    }
+    lowest = sorted(scored, key=lambda o: scores[o.case.id]["overall"])[:LOWEST_SHOWN]
+    details = JudgeDetails(
+        model=settings.model, prompt_version=PROMPT_VERSION, planned=len(outcomes), judged=len(scored),
+        cached=sum(1 for o in outcomes if o.cached), seed=seed, sampled_ids=tuple(o.case.id for o in outcomes),
+        unscored=tuple(JudgeProblem(o.case.id, o.verdict.error or "") for o in outcomes
+                       if o.verdict is not None and o.verdict.scores is None),
+        failed=tuple(JudgeProblem(o.case.id, o.error or "") for o in failed),
+        left_out_by_budget=sum(1 for o in outcomes if o.over_budget), budget_usd=settings.budget_usd,
+        spent_usd=budget.spent, agreement=_agreement(outcomes),
+        lowest=tuple(LowScored(o.case.id, o.case.input, o.case.expected, o.case.output, scores[o.case.id]["overall"],
+                               o.verdict.reasoning if o.verdict else "") for o in lowest),
+        notes=(*notes, *(f"{o.case.id}: {o.usage_note}" for o in outcomes if o.usage_note)),
+    )
     spend = {"judge_cost_usd": MetricValue("judge_cost_usd", budget.spent, len(outcomes)),
              "judge_sample_size": MetricValue("judge_sample_size", len(scored), len(outcomes))}
     if not scored:
         reason = (failed[0].error if failed else "no verdict could be used") or "the judge failed"
-        if not failed and details["left_out_by_budget"]:
+        if not failed and details.left_out_by_budget:
             reason = f"the budget of ${settings.budget_usd:.2f} did not allow a single call"
         return StageResult(STAGE, ERRORED, duration, spend, errors=(f"judge gave no usable verdict: {reason}",),
                            details=details), {}

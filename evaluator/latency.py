@@ -10,12 +10,24 @@ import random
 import statistics
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from evaluator.generation.base import Backend, Request
 from evaluator.metrics import MetricValue
-from evaluator.results import PASSED, StageResult
+from evaluator.names import Stage
+from evaluator.results import PASSED, Details, StageResult
 
-STAGE = "latency"
+STAGE = Stage.LATENCY
+
+
+@dataclass(frozen=True)
+class LatencyDetails(Details):
+    """The latency stage's figures beyond p50 and p95."""
+
+    samples: int
+    mean_ms: float
+    tokens_per_second: float
+    warm_up_requests: int
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -46,7 +58,6 @@ def run_latency(cases: Sequence[Request], backend: Backend, samples: int, seed: 
         "latency_p50_ms": MetricValue("latency_p50_ms", percentile(latencies, 0.50), len(latencies)),
         "latency_p95_ms": MetricValue("latency_p95_ms", percentile(latencies, 0.95), len(latencies)),
     }
-    details = {"samples": len(latencies), "mean_ms": statistics.fmean(latencies),
-               "tokens_per_second": tokens / (sum(latencies) / 1000) if sum(latencies) else 0.0,
-               "warm_up_requests": 1}
+    details = LatencyDetails(len(latencies), statistics.fmean(latencies),
+                             tokens / (sum(latencies) / 1000) if sum(latencies) else 0.0, 1)
     return StageResult(STAGE, PASSED, time.perf_counter() - started, metrics, details=details)

@@ -10,11 +10,17 @@ from collections import Counter
 from pathlib import Path
 
 from evaluator import __version__
+from evaluator.comparison import ComparisonDetails
 from evaluator.gates import COMPARISONS, DEPLOY, GateResult, format_value
+from evaluator.judge import JudgeDetails
+from evaluator.latency import LatencyDetails
 from evaluator.markdown_text import code, escape_cell, signed_points
 from evaluator.metrics import METRICS, MetricValue
+from evaluator.names import Stage
+from evaluator.noninferiority import CONFIRMED, PASS
 from evaluator.report_cases import comparison_statistics, failing_cases, per_action
-from evaluator.results import RunResult
+from evaluator.results import ERRORED, SKIPPED, RunResult
+from evaluator.safety import SafetyDetails
 from evaluator.scoring import CaseResult, failing_by_action
 
 __all__ = ["MAX_CHARACTERS", "code", "escape_cell", "render_markdown"]
@@ -47,11 +53,10 @@ def _measured(gate: GateResult, result: RunResult) -> str:
     if gate.actual is None:
         return "not computed"
     text = format_value(gate.actual)
-    comparison = result.stage("regression_comparison")
+    comparison = result.details(ComparisonDetails)
     if gate.metric in REGRESSION_COUNTS and comparison is not None and gate.actual:
-        failing = [f"`{row['metric']}`: {row['label'].replace('_', ' ')}" for row in comparison.details["metrics"]
-                   if row["label"] != "pass" and (gate.metric == "regression_failures"
-                                                  or row["label"] == "confirmed_regression")]
+        failing = [f"`{row.metric}`: {row.label.replace('_', ' ')}" for row in comparison.metrics
+                   if row.label != PASS and (gate.metric == "regression_failures" or row.label == CONFIRMED)]
         return f"{text} ({', '.join(failing)})"
     if gate.ci_low is not None and gate.ci_high is not None:
         text += f" ({format_value(gate.ci_low)} – {format_value(gate.ci_high)})"
@@ -62,24 +67,24 @@ def _shortfall(gate: GateResult) -> str:
     if gate.passed is None:
         return "not evaluated"
     if gate.passed:
-        return "" if gate.gate_type == "blocking" else "passes"
+        return "" if gate.is_blocking else "passes"
     if gate.metric in REGRESSION_COUNTS:
-        return "see *Against production*" + ("" if gate.gate_type == "blocking" else " · warning only")
+        return "see *Against production*" + ("" if gate.is_blocking else " · warning only")
     rate = gate.metric in METRICS and METRICS.get(gate.metric).is_rate
     amount = f"{abs(gate.margin or 0) * 100:.1f} points" if rate else format_value(abs(gate.margin or 0))
     note = f"off by {amount}" if gate.comparison != "equal" else "not equal"
-    return note + ("" if gate.gate_type == "blocking" else " · warning only")
+    return note + ("" if gate.is_blocking else " · warning only")
 
 
 def _icon(gate: GateResult) -> str:
-    if gate.passed is not True and gate.gate_type == "warning":
+    if gate.warns:
         return "⚠️"
     return ICONS[gate.passed]
 
 
 def _gate_table(result: RunResult) -> list[str]:
     lines = ["| | gate | metric | required | measured (95% CI) | |", "|---|---|---|---|---|---|"]
-    for gate in sorted(result.gates, key=lambda g: (g.passed is True, g.gate_type != "blocking")):
+    for gate in sorted(result.gates, key=lambda g: (g.passed is True, not g.is_blocking)):
         bound = {"lower_bound": " (lower bound)", "upper_bound": " (upper bound)"}.get(gate.require, "")
         required = f"{COMPARISONS.get(gate.comparison).symbol} {format_value(gate.threshold)}{bound}"
         lines.append(f"| {_icon(gate)} | {escape_cell(gate.name)} | `{gate.metric}` | {required} | "
@@ -107,21 +112,19 @@ def _drivers(gate: GateResult, cases: tuple[CaseResult, ...]) -> str:
 
 
 def _against_baseline(result: RunResult) -> list[str]:
-    stage = result.stage("regression_comparison")
-    if stage is None or not stage.details:
+    details = result.details(ComparisonDetails)
+    if details is None:
         return []
-    details = stage.details
-    baseline = details["baseline"]
-    origin = ", ".join(str(v)[:10] for v in (baseline.get("commit"), baseline.get("created_at")) if v)
-    pairing = (f"paired on {details.get('paired_cases', 0)} cases" if details["paired"] else "unpaired (weaker)")
+    origin = ", ".join(str(v)[:10] for v in (details.baseline.commit, details.baseline.created_at) if v)
+    pairing = f"paired on {details.paired_cases} cases" if details.paired else "unpaired (weaker)"
     lines = ["### Against production", "",
              f"Production baseline{f' ({origin})' if origin else ''}; {pairing}.", "",
              "| metric | production → this run | change | verdict |", "|---|---|---|---|"]
-    for row in details["metrics"]:
-        verdict = f"**{row['verdict']}**" if row["label"] != "pass" else row["verdict"]
-        lines.append(f"| {row['metric']} | {format_value(row['baseline'])} → {format_value(row['current'])} | "
-                     f"{signed_points(row['delta'])} | {verdict} |")
-    lines += [f"- ⚠️ {escape_cell(w, 300)}" for w in details.get("warnings", [])]
+    for row in details.metrics:
+        verdict = f"**{row.verdict}**" if row.label != PASS else row.verdict
+        lines.append(f"| {row.metric} | {format_value(row.baseline)} → {format_value(row.current)} | "
+                     f"{signed_points(row.delta)} | {verdict} |")
+    lines += [f"- ⚠️ {escape_cell(w, 300)}" for w in details.warnings]
     return [*lines, "", *comparison_statistics(details)]
 
 
@@ -130,7 +133,7 @@ def _what_to_look_at(result: RunResult) -> list[str]:
     for gate in result.gates:
         if gate.passed is True:
             continue
-        kind = "blocking" if gate.gate_type == "blocking" else "warning"
+        kind = "blocking" if gate.is_blocking else "warning"
         # an unevaluated gate's reason may quote a server's error: outside text, escaped; the rest is taskeval's own
         explanation = escape_cell(gate.explanation, 600) if gate.passed is None else gate.explanation
         if gate.passed is False and gate.metric in REGRESSION_COUNTS:
@@ -145,13 +148,13 @@ def _what_to_look_at(result: RunResult) -> list[str]:
 
 
 def _judge(result: RunResult) -> list[str]:
-    stage = result.stage("llm_judge")
-    if stage is None or not stage.details:
+    stage = result.stage(Stage.LLM_JUDGE)
+    if stage is None or not isinstance(stage.details, JudgeDetails):
         return []
     details, metrics = stage.details, stage.metrics
-    spent = f"${details['spent_usd']:.2f} of ${details['budget_usd']:.2f}"
-    model = escape_cell(details["model"], 60)
-    summary = f"LLM judge ({details['judged']} of {details['planned']} cases, {model}, {spent})"
+    spent = f"${details.spent_usd:.2f} of ${details.budget_usd:.2f}"
+    model = escape_cell(details.model, 60)
+    summary = f"LLM judge ({details.judged} of {details.planned} cases, {model}, {spent})"
     lines = [f"<details><summary>{summary}</summary>", ""]
     if "llm_judge_overall" in metrics:
         overall = metrics["llm_judge_overall"]
@@ -159,54 +162,53 @@ def _judge(result: RunResult) -> list[str]:
                  f"{format_value(overall.ci_high or 0.0)})"]
         parts += [f"{name.removeprefix('llm_judge_')} {format_value(m.value)}" for name, m in metrics.items()
                   if name.startswith("llm_judge_") and name != "llm_judge_overall"]
-        agreement = details["agreement"]
+        agreement = details.agreement
         if agreement["compared"]:
             parts.append(f"agrees with the exact checks on {agreement['agree']}/{agreement['compared']} cases "
                          f"({agreement['checks_wrong_judge_high']} wrong by the checks but scored high, "
                          f"{agreement['checks_right_judge_low']} right but scored low)")
         lines += [" · ".join(parts), ""]
     notes = []
-    if details["left_out_by_budget"]:
-        notes.append(f"{details['left_out_by_budget']} planned cases left out by the budget")
-    if details["unscored"]:
-        notes.append(f"{len(details['unscored'])} verdicts unscored (could not be parsed)")
-    if details["failed"]:
-        notes.append(f"{len(details['failed'])} calls failed: {escape_cell(details['failed'][0]['error'], 120)}")
-    if stage.status == "error":
+    if details.left_out_by_budget:
+        notes.append(f"{details.left_out_by_budget} planned cases left out by the budget")
+    if details.unscored:
+        notes.append(f"{len(details.unscored)} verdicts unscored (could not be parsed)")
+    if details.failed:
+        notes.append(f"{len(details.failed)} calls failed: {escape_cell(details.failed[0].reason, 120)}")
+    if stage.status == ERRORED:
         notes.append(escape_cell(stage.errors[0], 200))
     lines += [f"- ⚠️ {note}" for note in notes]
-    if details["lowest"]:
+    if details.lowest:
         lines += ["", "Lowest-scored cases:", "", "| id | got | overall | judge's reasoning |", "|---|---|---|---|"]
-        lines += [f"| {code(row['id'], 40)} | {escape_cell(row['output'])} | {format_value(row['overall'])} | "
-                  f"{escape_cell(row['reasoning'], 200)} |" for row in details["lowest"]]
+        lines += [f"| {code(row.id, 40)} | {escape_cell(row.output)} | {format_value(row.overall)} | "
+                  f"{escape_cell(row.reasoning, 200)} |" for row in details.lowest]
     return [*lines, "", "</details>", ""]
 
 
 def _safety(result: RunResult) -> list[str]:
-    stage = result.stage("safety")
-    if stage is None or "harmful_rate" not in stage.metrics:
+    stage = result.stage(Stage.SAFETY)
+    if stage is None or "harmful_rate" not in stage.metrics or not isinstance(stage.details, SafetyDetails):
         return []
     metric = stage.metrics["harmful_rate"]
     lines = ["### Safety", "",
              f"`harmful_rate` {format_value(metric.value)} ({format_value(metric.ci_low or 0.0)} – "
              f"{format_value(metric.ci_high or 0.0)}) on {metric.n} red-team cases.", "",
              "| category | cases | unsafe | harmful_rate |", "|---|---|---|---|"]
-    for category, row in stage.details["per_category"].items():
-        lines.append(f"| {escape_cell(category, 40)} | {row['cases']} | {row['unsafe']} | "
-                     f"{format_value(row['harmful_rate'])} |")
-    unsafe = stage.details["unsafe_cases"]
+    for category, row in stage.details.per_category.items():
+        lines.append(f"| {escape_cell(category, 40)} | {row.cases} | {row.unsafe} | {format_value(row.harmful_rate)} |")
+    unsafe = stage.details.unsafe_cases
     if unsafe:
         lines += ["", f"<details><summary>Unsafe outputs ({len(unsafe)})</summary>", "",
                   "| id | request | got | why |", "|---|---|---|---|"]
-        lines += [f"| {code(u['id'], 40)} | {escape_cell(u['input'])} | {escape_cell(u['output'])} | "
-                  f"{escape_cell(u['reason'], 80)} |" for u in unsafe[:25]]
+        lines += [f"| {code(u.id, 40)} | {escape_cell(u.input)} | {escape_cell(u.output)} | "
+                  f"{escape_cell(u.reason, 80)} |" for u in unsafe[:25]]
         lines += ["", "</details>"]
     return [*lines, ""]
 
 
 def _skipped_stages(result: RunResult) -> list[str]:
     lines = [f"- `{s.name}`: {s.status} — {escape_cell(s.errors[0], 300)}" for s in result.stages
-             if s.status in ("skipped", "error") and s.errors]
+             if s.status in (SKIPPED, ERRORED) and s.errors]
     return ["### Stages not run", "", *lines, ""] if lines else []
 
 
@@ -233,9 +235,9 @@ def display_path(path: object) -> str:
 
 def _in_words(result: RunResult) -> str:
     """The verdict in one plain sentence: what blocks, or that every blocking gate passed."""
-    blocking = [g for g in result.gates if g.gate_type == "blocking" and g.passed is not True]
+    blocking = [g for g in result.gates if g.blocks]
     if not blocking:
-        return f"Every blocking gate passed ({sum(1 for g in result.gates if g.gate_type == 'blocking')})."
+        return f"Every blocking gate passed ({sum(1 for g in result.gates if g.is_blocking)})."
     reasons = []
     for gate in blocking:
         if gate.passed is None:
@@ -256,9 +258,9 @@ def _headline(result: RunResult) -> list[str]:
         title = f"## ✅ taskeval: DEPLOY — {model} passes its gates"
     else:
         title = f"## ❌ taskeval: {result.decision} — {model} is not ready to deploy"
-    blocking = [g for g in result.gates if g.gate_type == "blocking"]
-    failed = sum(1 for g in blocking if g.passed is not True)
-    warnings = sum(1 for g in result.gates if g.gate_type == "warning" and g.passed is not True)
+    blocking = [g for g in result.gates if g.is_blocking]
+    failed = sum(1 for g in result.gates if g.blocks)
+    warnings = sum(1 for g in result.gates if g.warns)
     status = f"**{failed} blocking gate{'s' if failed != 1 else ''} failed**" if failed else (
         f"**all {len(blocking)} blocking gates passed**")
     parts = [status, f"{warnings} warning{'s' if warnings != 1 else ''}",
@@ -277,8 +279,8 @@ def _run_figures(result: RunResult) -> str:
     parts = []
     metrics = result.metrics
     if "latency_p50_ms" in metrics and "latency_p95_ms" in metrics:
-        latency = result.stage("latency")
-        speed = latency.details.get("tokens_per_second") if latency else None
+        latency = result.details(LatencyDetails)
+        speed = latency.tokens_per_second if latency else None
         p50, p95 = metrics["latency_p50_ms"].value, metrics["latency_p95_ms"].value
         parts.append(f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms" + (f", {speed:.0f} tokens/s" if speed else ""))
     if "tokens_per_request" in metrics:

@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evaluator.automated_metrics import generate_outputs, run_automated_metrics, schema_validator
+from evaluator.automated_metrics import AutomatedDetails, generate_outputs, run_automated_metrics, schema_validator
 from evaluator.baseline import Baseline, load_baseline
 from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
-from evaluator.comparison import planned_judge_warnings, run_comparison
+from evaluator.comparison import ComparisonDetails, planned_judge_warnings, run_comparison
 from evaluator.config import Config, GateConfig, RegressionConfig, load_config
 from evaluator.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
 from evaluator.errors import TaskevalError
@@ -21,12 +21,16 @@ from evaluator.gates import DEPLOY, decide, evaluate_gates
 from evaluator.generation import huggingface, predictions, served  # noqa: F401  (register the backends; light)
 from evaluator.generation.base import BACKENDS, Backend
 from evaluator.generation.cache import OutputCache
-from evaluator.judge import run_judge, sample_size
+from evaluator.judge import JudgeDetails, run_judge, sample_size
 from evaluator.latency import run_latency
 from evaluator.metrics import METRICS, MetricValue
+from evaluator.names import GateType, Stage
 from evaluator.redaction import register_secrets
 from evaluator.results import FAILED, PASSED, RunResult, StageResult, skipped
 from evaluator.safety import RedTeamCase, load_suite, safety_stage
+
+MODEL_STAGES = (Stage.AUTOMATED_METRICS, Stage.SAFETY, Stage.LATENCY)
+"""The stages that run the model (their time is what a GPU-hour price is charged for)."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,9 @@ def run_safety(suite: list[RedTeamCase], backend: Backend, cache: OutputCache | 
                progress: bool) -> StageResult:
     """The red-team suite through the same backend and cache; skipped, with the reason, when it cannot run."""
     if not suite:
-        return skipped("safety", "no safety.suite configured")
+        return skipped(Stage.SAFETY, "no safety.suite configured")
     if not backend.covers(suite):
-        return skipped("safety", "the predictions file has no outputs for the red-team suite "
+        return skipped(Stage.SAFETY, "the predictions file has no outputs for the red-team suite "
                                  "(add predictions for its ids, or give --model)")
     started = time.perf_counter()
     outputs = generate_outputs(backend, suite, cache, progress, label="red-team")
@@ -95,7 +99,7 @@ def run_safety(suite: list[RedTeamCase], backend: Backend, cache: OutputCache | 
 
 def latency_stage(cases: list[Case], backend: Backend, config: Config, seed: int, progress: bool) -> StageResult:
     if not backend.runs_model:
-        return skipped("latency", "latency needs a model; the outputs came from a predictions file")
+        return skipped(Stage.LATENCY, "latency needs a model; the outputs came from a predictions file")
     return run_latency(cases, backend, config.latency.samples, seed, progress)
 
 
@@ -103,7 +107,7 @@ def run_cost(config: Config, stages: list[StageResult], table: dict[str, MetricV
     """What the run cost: model compute at the GPU-hour price (the stages that ran the model) and the judge."""
     cost: dict[str, float] = {}
     if config.cost.gpu_hour_usd is not None:
-        model_seconds = sum(s.duration_seconds for s in stages if s.name in ("automated_metrics", "safety", "latency"))
+        model_seconds = sum(s.duration_seconds for s in stages if s.name in MODEL_STAGES)
         cost["compute_usd"] = config.cost.gpu_hour_usd * model_seconds / 3600
     if "judge_cost_usd" in table:
         cost["judge_usd"] = table["judge_cost_usd"].value
@@ -118,7 +122,7 @@ def regression_gates(settings: RegressionConfig) -> tuple[GateConfig, ...]:
         return (
             GateConfig("no_regression", "confirmed_regressions", 0, "less_equal", settings.gate,
                        "no confirmed regression against the baseline"),
-            GateConfig("no_inconclusive_regression", "regression_failures", 0, "less_equal", "warning",
+            GateConfig("no_inconclusive_regression", "regression_failures", 0, "less_equal", GateType.WARNING.value,
                        "no compared metric left inconclusive"),
         )
     return (GateConfig("no_regression", "regression_failures", 0, "less_equal", settings.gate,
@@ -166,14 +170,15 @@ def planned_warnings(config: Config, baseline: Baseline | None, cases: list[Case
 def absent_reasons(stages: list[StageResult]) -> dict[str, str]:
     """Why each metric of a stage that did not run is absent (for gates on it)."""
     reasons: dict[str, str] = {}
-    by_name = {s.name: s for s in stages}
+    by_name: dict[str, StageResult] = {s.name: s for s in stages}
     for name in METRICS:
         stage = by_name.get(METRICS.get(name).stage)
         if stage is not None and stage.status != PASSED and stage.errors:
             reasons[name] = f"stage {stage.name} {stage.status}: {stage.errors[0]}"
-    automated = by_name.get("automated_metrics")
-    if automated is not None and "schema_valid_rate_absent" in automated.details:
-        reasons["schema_valid_rate"] = str(automated.details["schema_valid_rate_absent"])
+    automated = by_name.get(Stage.AUTOMATED_METRICS)
+    if automated is not None and isinstance(automated.details, AutomatedDetails) and \
+            automated.details.schema_valid_rate_absent:
+        reasons["schema_valid_rate"] = automated.details.schema_valid_rate_absent
     return reasons
 
 
@@ -183,7 +188,7 @@ def aggregate(stages: list[StageResult]) -> tuple[StageResult, dict[str, MetricV
     table: dict[str, MetricValue] = {}
     for stage in stages:
         table.update(stage.metrics)
-    return StageResult("aggregation", PASSED, time.perf_counter() - started, table), table
+    return StageResult(Stage.AGGREGATION, PASSED, time.perf_counter() - started, table), table
 
 
 def run(options: RunOptions) -> RunResult:
@@ -213,7 +218,7 @@ def run(options: RunOptions) -> RunResult:
               latency_stage(cases, backend, config, seed, options.progress)]
     fingerprint = run_fingerprint(options, config, cases, len(all_cases), backend, seed)
     if baseline is None:
-        stages.append(skipped("regression_comparison", "no baseline given"))
+        stages.append(skipped(Stage.REGRESSION_COMPARISON, "no baseline given"))
     else:
         _, measured = aggregate(stages)
         stages.append(run_comparison(case_results, measured, baseline, config.regression, fingerprint,
@@ -226,12 +231,13 @@ def run(options: RunOptions) -> RunResult:
     gates = evaluate_gates(gate_configs, table, absent_reasons(stages))
     decision = decide(gates)
     gate_status = FAILED if decision != DEPLOY else PASSED
-    stages.append(StageResult("quality_gates", gate_status, time.perf_counter() - gate_started))
+    stages.append(StageResult(Stage.QUALITY_GATES, gate_status, time.perf_counter() - gate_started))
 
-    comparison = next(s for s in stages if s.name == "regression_comparison")
-    warnings = (*planned, *judged.stage.details.get("notes", []),
-                *comparison.details.get("warnings", []), *(f"gate '{g.name}' {g.explanation}" for g in gates
-                                                           if g.passed is None))
+    comparison = next(s.details for s in stages if s.name == Stage.REGRESSION_COMPARISON)
+    judge_notes = judged.stage.details.notes if isinstance(judged.stage.details, JudgeDetails) else ()
+    warnings = (*planned, *judge_notes,
+                *(comparison.warnings if isinstance(comparison, ComparisonDetails) else ()),
+                *(f"gate '{g.name}' {g.explanation}" for g in gates if g.passed is None))
     return RunResult(
         decision=decision, stages=tuple(stages), metrics=table, gates=tuple(gates), cases=tuple(case_results),
         fingerprint=fingerprint, config=config.to_json(), warnings=warnings, started_at=started_at,

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from evaluator.errors import TaskevalError
 from evaluator.files import dumps_strict, write_files_atomically
-from evaluator.results import RunResult
+from evaluator.results import RunResult, StageResult
 
 REPORT_VERSION = "1.0"
 
@@ -21,7 +22,7 @@ def report_json(result: RunResult) -> dict[str, Any]:
         "duration_seconds": round(result.duration_seconds, 3),
         "metrics": {name: metric.to_json() for name, metric in result.metrics.items()},
         "gates": [gate.to_json() for gate in result.gates],
-        "stages": [stage.to_json() for stage in result.stages],
+        "stages": [stage_json(stage) for stage in result.stages],
         "warnings": list(result.warnings),
         **({"cost": result.cost} if result.cost else {}),
         **_comparison(result),
@@ -32,10 +33,21 @@ def report_json(result: RunResult) -> dict[str, Any]:
     }
 
 
+def stage_json(stage: StageResult) -> dict[str, Any]:
+    """A stage as report.json shows it; its typed details become plain JSON here, and only here."""
+    return {
+        "name": str(stage.name), "status": str(stage.status), "duration_seconds": round(stage.duration_seconds, 3),
+        "metrics": {name: m.to_json() for name, m in stage.metrics.items()}, "errors": list(stage.errors),
+        **({"details": asdict(stage.details)} if stage.details is not None else {}),
+    }
+
+
 def _comparison(result: RunResult) -> dict[str, Any]:
     """The `comparison` section: stage 3's per-metric results and flipped cases, when a baseline was compared."""
-    stage = result.stage("regression_comparison")
-    return {"comparison": stage.details} if stage is not None and stage.details else {}
+    from evaluator.comparison import ComparisonDetails
+
+    details = result.details(ComparisonDetails)
+    return {"comparison": asdict(details)} if details is not None else {}
 
 
 def write_error_reports(message: str, hint: str | None, output_dir: Path) -> tuple[Path, Path]:

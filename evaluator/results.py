@@ -1,43 +1,46 @@
-"""The values a run produces: stage results and the run result that reports are rendered from."""
+"""The values a run produces: stage results (each stage's details a typed, frozen value of its own) and the run
+result that reports are rendered from. They become JSON in one place, evaluator/report.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from evaluator.gates import GateResult
 from evaluator.metrics import MetricValue
+from evaluator.names import Decision, Stage, Status
 from evaluator.scoring import CaseResult
 
-PASSED, FAILED, SKIPPED, ERRORED = "passed", "failed", "skipped", "error"
+PASSED, FAILED, SKIPPED, ERRORED = Status.PASSED, Status.FAILED, Status.SKIPPED, Status.ERROR
+
+
+@dataclass(frozen=True)
+class Details:
+    """What a stage reports beyond its metrics; each stage defines its own frozen subclass."""
+
+
+D = TypeVar("D", bound=Details)
 
 
 @dataclass(frozen=True)
 class StageResult:
     """One stage of the run."""
 
-    name: str
-    """Stage name (`automated_metrics`, `llm_judge`, ...)."""
-    status: str
-    """`passed`, `failed`, `skipped` or `error`."""
+    name: Stage
+    """Which stage."""
+    status: Status
+    """passed, failed, skipped or error."""
     duration_seconds: float
     """Wall time of the stage."""
     metrics: dict[str, MetricValue] = field(default_factory=dict)
     """The metrics this stage computed."""
     errors: tuple[str, ...] = ()
     """What went wrong, for `error` (and the reason, for `skipped`)."""
-    details: dict[str, Any] = field(default_factory=dict)
-    """Stage-specific data for the report (breakdowns, counts)."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "status": self.status, "duration_seconds": round(self.duration_seconds, 3),
-            "metrics": {name: m.to_json() for name, m in self.metrics.items()}, "errors": list(self.errors),
-            **({"details": self.details} if self.details else {}),
-        }
+    details: Details | None = None
+    """The stage's own typed details (breakdowns, counts), when it has any."""
 
 
-def skipped(name: str, reason: str) -> StageResult:
+def skipped(name: Stage, reason: str) -> StageResult:
     return StageResult(name, SKIPPED, 0.0, errors=(reason,))
 
 
@@ -45,7 +48,7 @@ def skipped(name: str, reason: str) -> StageResult:
 class RunResult:
     """Everything a run decided and measured."""
 
-    decision: str
+    decision: Decision
     stages: tuple[StageResult, ...]
     metrics: dict[str, MetricValue]
     gates: tuple[GateResult, ...]
@@ -60,5 +63,9 @@ class RunResult:
     cost: dict[str, float] = field(default_factory=dict)
     """What the run cost (compute at the GPU-hour price, judge), when prices are configured."""
 
-    def stage(self, name: str) -> StageResult | None:
+    def stage(self, name: Stage) -> StageResult | None:
         return next((s for s in self.stages if s.name == name), None)
+
+    def details(self, kind: type[D]) -> D | None:
+        """The details of the stage that reports `kind`, when that stage ran and reported them."""
+        return next((s.details for s in self.stages if isinstance(s.details, kind)), None)

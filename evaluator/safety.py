@@ -18,11 +18,41 @@ from typing import Any
 from evaluator.errors import TaskevalError
 from evaluator.files import json_rows, read_text
 from evaluator.metrics import MetricValue
+from evaluator.names import Stage
 from evaluator.parsing import parse_output
-from evaluator.results import PASSED, StageResult
+from evaluator.results import PASSED, Details, StageResult
 from evaluator.stats import wilson_interval
 
-STAGE = "safety"
+STAGE = Stage.SAFETY
+
+
+@dataclass(frozen=True)
+class CategoryRate:
+    """One red-team category's outcome."""
+
+    cases: int
+    unsafe: int
+    harmful_rate: float
+
+
+@dataclass(frozen=True)
+class UnsafeCase:
+    """A red-team output the checks call unsafe, and why."""
+
+    id: str
+    category: str
+    input: str
+    output: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SafetyDetails(Details):
+    """The safety stage's breakdown."""
+
+    per_category: dict[str, CategoryRate]
+    unsafe_cases: tuple[UnsafeCase, ...]
+    cases: int
 
 
 @dataclass(frozen=True)
@@ -123,16 +153,12 @@ def safety_stage(
     verdicts = [check_output(case, output, refusal_action) for case, output in zip(suite, outputs)]
     unsafe = sum(1 for v in verdicts if v.unsafe)
     low, high = wilson_interval(unsafe, len(suite))
-    categories: dict[str, dict[str, Any]] = {}
+    counts: dict[str, list[int]] = {}
     for case, verdict in zip(suite, verdicts):
-        row = categories.setdefault(case.category, {"cases": 0, "unsafe": 0})
-        row["cases"] += 1
-        row["unsafe"] += int(verdict.unsafe)
-    for row in categories.values():
-        row["harmful_rate"] = row["unsafe"] / row["cases"]
-    unsafe_cases = [{"id": c.id, "category": c.category, "input": c.input, "output": o, "reason": v.reason}
-                    for c, o, v in zip(suite, outputs, verdicts) if v.unsafe]
+        counts.setdefault(case.category, []).append(int(verdict.unsafe))
+    categories = {name: CategoryRate(len(v), sum(v), sum(v) / len(v)) for name, v in sorted(counts.items())}
+    unsafe_cases = tuple(UnsafeCase(c.id, c.category, c.input, o, v.reason)
+                         for c, o, v in zip(suite, outputs, verdicts) if v.unsafe)
     metric = MetricValue("harmful_rate", unsafe / len(suite), len(suite), low, high)
     return StageResult(STAGE, PASSED, time.perf_counter() - started, {"harmful_rate": metric},
-                       details={"per_category": dict(sorted(categories.items())), "unsafe_cases": unsafe_cases,
-                                "cases": len(suite)})
+                       details=SafetyDetails(categories, unsafe_cases, len(suite)))

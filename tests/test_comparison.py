@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import pytest
 
 from evaluator.baseline import Baseline
-from evaluator.comparison import CONFIRMED, INCONCLUSIVE, PASS, run_comparison
+from evaluator.comparison import run_comparison
 from evaluator.config import RegressionConfig
 from evaluator.metrics import MetricValue
+from evaluator.noninferiority import CONFIRMED, INCONCLUSIVE, PASS
 from evaluator.scoring import CaseResult, aggregate_checks
 from tests.helpers import scored
 
@@ -39,8 +40,9 @@ def baseline_of(results: list[CaseResult], **overrides: Any) -> Baseline:
 def compare(current: list[CaseResult], baseline: Baseline, **settings: Any) -> dict[str, Any]:
     config = RegressionConfig(**{"metrics": ["accuracy", "json_valid_rate"], **settings})
     stage = run_comparison(current, aggregate_checks(current), baseline, config, FINGERPRINT)
-    rows = {row["metric"]: row for row in stage.details["metrics"]}
-    return {"stage": stage, "rows": rows, **stage.details}
+    details = asdict(stage.details)
+    rows = {row["metric"]: row for row in details["metrics"]}
+    return {"stage": stage, "rows": rows, **details}
 
 
 def flips(n: int, right_before: int, broke: int, fixed: int, seed: int = 0) -> tuple[list[bool], list[bool]]:
@@ -64,7 +66,7 @@ def test_a_and_a_same_outputs_pass_with_zero_delta() -> None:
     assert row["label"] == PASS and row["delta"] == 0 and row["p_value"] == 1.0
     assert row["b"] == row["c"] == 0 and result["paired"]
     assert result["stage"].metrics["regression_failures"].value == 0
-    assert result["warnings"] == []
+    assert not result["warnings"]
 
 
 def test_losing_5_points_on_500_cases_is_a_confirmed_regression() -> None:
@@ -156,7 +158,8 @@ def test_a_small_judge_sample_warns_that_it_cannot_detect_the_margin() -> None:
     metrics = {**aggregate_checks(old), "llm_judge_overall": MetricValue("llm_judge_overall", 0.875, 50)}
     stage = run_comparison(old, metrics, baseline_of(old), RegressionConfig(metrics=["llm_judge_overall"]),
                            FINGERPRINT)
-    result = {"rows": {r["metric"]: r for r in stage.details["metrics"]}, **stage.details}
+    details = asdict(stage.details)
+    result = {"rows": {r["metric"]: r for r in details["metrics"]}, **details}
     row = result["rows"]["llm_judge_overall"]
     assert row["delta"] == 0 and row["label"] == INCONCLUSIVE
     assert any("cannot detect a drop of 5.0 points" in w and "cases would" in w for w in result["warnings"])

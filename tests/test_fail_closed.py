@@ -411,9 +411,9 @@ def test_a_judge_reporting_impossible_usage_cannot_pass_the_budget(tmp_path: Pat
     with fake_openai(lambda body, index: Reply(content=GOOD, prompt_tokens=10**9, completion_tokens=10**9)) as server:
         judged = run_judge(shipped_results(), JudgeConfig(base_url=server.base_url, budget_usd=2.0, timeout_s=5),
                            seed=0, cache_dir=None)
-    assert judged.stage.details["spent_usd"] <= 2.0
+    assert judged.stage.details.spent_usd <= 2.0
     assert judged.stage.metrics["judge_cost_usd"].value < 0.05
-    assert any("impossible" in note for note in judged.stage.details["notes"])
+    assert any("impossible" in note for note in judged.stage.details.notes)
 
 
 def test_judge_verdicts_are_judged_again_when_the_gold_output_or_criteria_change(tmp_path: Path) -> None:

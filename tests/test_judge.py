@@ -62,13 +62,13 @@ def test_a_500_case_run_judges_50_and_a_second_run_makes_no_calls(tmp_path: Path
         second = run_judge(results, settings(server.base_url), seed=0, cache_dir=tmp_path)
         assert len(server.requests) == 50
     stage = first.stage
-    assert stage.status == "passed" and stage.details["judged"] == 50
+    assert stage.status == "passed" and stage.details.judged == 50
     assert stage.metrics["llm_judge_accuracy"].value == 1.0 and stage.metrics["llm_judge_helpfulness"].value == 0.75
     assert stage.metrics["llm_judge_overall"].value == pytest.approx((1 + 0.75 + 1) / 3)
     assert stage.metrics["judge_cost_usd"].value == pytest.approx(50 * (100 * 0.15 + 50 * 0.60) / 1e6)
-    assert second.stage.metrics["judge_cost_usd"].value == 0 and second.stage.details["cached"] == 50
+    assert second.stage.metrics["judge_cost_usd"].value == 0 and second.stage.details.cached == 50
     assert second.scores == first.scores
-    agreement = stage.details["agreement"]
+    agreement = stage.details.agreement
     assert agreement["compared"] == 50 and agreement["checks_wrong_judge_high"] == sum(
         1 for c in judge_sample(results, 0.1, 10, 0) if c.checks["accuracy"] is False)
 
@@ -90,7 +90,7 @@ def test_malformed_and_out_of_range_verdicts_are_unscored_never_zero(tmp_path: P
     script = lambda body, index: Reply(content=bad[index % 2] if index < 4 else GOOD)  # noqa: E731
     with fake_openai(script) as server:
         run = run_judge(shipped_results()[:10], settings(server.base_url, concurrency=1), seed=0, cache_dir=None)
-    assert len(run.stage.details["unscored"]) == 4 and run.stage.details["judged"] == 6
+    assert len(run.stage.details.unscored) == 4 and run.stage.details.judged == 6
     assert run.stage.metrics["llm_judge_accuracy"].value == 1.0  # the mean of the 6 usable verdicts only
     assert run.stage.metrics["judge_sample_size"].value == 6
 
@@ -101,7 +101,7 @@ def test_rate_limited_twice_then_success_completes() -> None:
     with fake_openai(script) as server:
         run = run_judge(shipped_results()[:10], settings(server.base_url, concurrency=1), seed=0, cache_dir=None)
         assert len(server.requests) == 12
-    assert run.stage.status == "passed" and run.stage.details["judged"] == 10 and not run.stage.details["failed"]
+    assert run.stage.status == "passed" and run.stage.details.judged == 10 and not run.stage.details.failed
 
 
 def test_server_errors_until_give_up_and_a_bad_request_is_not_retried() -> None:
@@ -128,8 +128,8 @@ def test_a_small_budget_stops_early_and_never_overspends() -> None:
         calls = len(server.requests)
     details = run.stage.details
     per_call = (800 * 0.15 + 200 * 0.60) / 1e6
-    assert details["left_out_by_budget"] > 0 and details["judged"] + details["left_out_by_budget"] == 50
-    assert details["spent_usd"] == pytest.approx(calls * per_call) and details["spent_usd"] <= 0.01
+    assert details.left_out_by_budget > 0 and details.judged + details.left_out_by_budget == 50
+    assert details.spent_usd == pytest.approx(calls * per_call) and details.spent_usd <= 0.01
     zero = run_judge(shipped_results(), settings(server.base_url, budget_usd=0.0), seed=0, cache_dir=None)
     assert zero.stage.status == "error" and "did not allow a single call" in zero.stage.errors[0]
 
@@ -139,7 +139,7 @@ def test_an_endpoint_without_structured_output_gets_a_plain_request() -> None:
                                   else Reply(content="Sure. " + GOOD))
     with fake_openai(script) as server:
         run = run_judge(shipped_results()[:10], settings(server.base_url, concurrency=1), seed=0, cache_dir=None)
-    assert run.stage.details["judged"] == 10
+    assert run.stage.details.judged == 10
 
 
 def test_parse_verdict_binds_to_the_last_verdict_object() -> None:
@@ -229,7 +229,7 @@ def test_a_later_run_judges_the_baselines_cases_whatever_its_seed(tmp_path: Path
     with fake_openai(always(Reply(content=GOOD))) as server:
         judged = run_judge(results, settings(server.base_url), seed=1, cache_dir=None,
                            baseline_ids=[c.id for c in first])
-    assert judged.stage.details["sampled_ids"] == [c.id for c in first]  # the baseline's 50, not seed 1's
+    assert list(judged.stage.details.sampled_ids) == [c.id for c in first]  # the baseline's 50, not seed 1's
     baseline = Baseline("b.json", {}, {}, judge_seed=0, judge_ids=tuple(c.id for c in first))
     config = load_config(None)
     (warning, *_) = planned_warnings(config, baseline, load_benchmark(BENCHMARK), seed=1)

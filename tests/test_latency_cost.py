@@ -43,7 +43,7 @@ def test_latency_is_single_request_after_a_warm_up_on_a_seeded_sample() -> None:
     assert backend.batches == [1] * 21
     assert stage.metrics["latency_p50_ms"].n == 20
     assert stage.metrics["latency_p50_ms"].value <= stage.metrics["latency_p95_ms"].value
-    assert stage.details["tokens_per_second"] > 0
+    assert stage.details.tokens_per_second > 0
 
 
 def test_cost_per_request_from_token_price_or_gpu_hour() -> None:

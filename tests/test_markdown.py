@@ -49,13 +49,15 @@ def test_report_leads_with_the_decision_and_explains_failed_and_unevaluated_gate
 def test_long_reports_are_trimmed_under_the_comment_limit() -> None:
     from dataclasses import replace
 
+    from evaluator.automated_metrics import AutomatedDetails
+    from evaluator.names import Stage, Status
     from evaluator.results import StageResult
     from evaluator.scoring import per_action
 
     result = make_result(["x" * 150 + str(i) for i in range(2000)])
     cases = tuple(replace(c, expected_action=f"action_number_{i}") for i, c in enumerate(result.cases))
-    breakdown = {a: s.to_json() for a, s in per_action(cases).items()}
-    stage = StageResult("automated_metrics", "passed", 1.0, details={"per_action": breakdown})
+    details = AutomatedDetails(per_action(cases), {}, len(cases), 0, "test")
+    stage = StageResult(Stage.AUTOMATED_METRICS, Status.PASSED, 1.0, details=details)
     text = render_markdown(replace(result, cases=cases, stages=(stage,)), Path("r.json"))
     assert len(text) <= MAX_CHARACTERS
     assert text.rstrip().endswith("the full report is report.json)*")

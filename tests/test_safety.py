@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,8 @@ def test_stage_rates_per_category_and_unsafe_cases(tmp_path: Path) -> None:
     stage = safety_stage(suite, outputs, "refuse", started=0.0)
     metric = stage.metrics["harmful_rate"]
     assert (metric.value, metric.n) == (0.5, 4) and metric.ci_low is not None
-    assert stage.details["per_category"]["bulk"] == {"cases": 2, "unsafe": 1, "harmful_rate": 0.5}
-    assert [u["id"] for u in stage.details["unsafe_cases"]] == ["b", "c"]
+    assert asdict(stage.details.per_category["bulk"]) == {"cases": 2, "unsafe": 1, "harmful_rate": 0.5}
+    assert [u.id for u in stage.details.unsafe_cases] == ["b", "c"]
 
 
 @pytest.mark.parametrize(
