@@ -214,7 +214,7 @@ def should_update_baseline(inputs: Inputs, context: Any, decision: str) -> bool:
 
 def gate_annotations(outcome: Outcome, config_path: str) -> list[dict[str, Any]]:
     """One annotation per failed gate, on the gate's own line of the config (line 1 when it is a default gate)."""
-    from evaluator.config import gate_lines
+    from evaluator.yaml_lines import gate_lines
 
     lines = gate_lines(Path(config_path)) if config_path else {}
     level = {"blocking": "failure", "warning": "warning"}
@@ -227,7 +227,7 @@ def gate_annotations(outcome: Outcome, config_path: str) -> list[dict[str, Any]]
 
 def report_failed_gates(outcome: Outcome, config_path: str) -> None:
     """One `::error::` per failed blocking gate in the job log, on the gate's line of the config."""
-    from evaluator.config import gate_lines
+    from evaluator.yaml_lines import gate_lines
 
     lines = gate_lines(Path(config_path)) if config_path else {}
     for gate in outcome.failed_gates:

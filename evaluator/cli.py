@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="evaluate a model (or a predictions file) and decide DEPLOY or BLOCK")
-    run.add_argument("--model", type=Path, help="local Hugging Face model folder (full model or PEFT adapter)")
+    run.add_argument("--model", type=Path, help="local Hugging Face model folder (full model or PEFT adapter), or a "
+                     "hub id (org/name) where a hub is reachable")
     run.add_argument("--benchmark", type=Path, required=True, help="JSON array or JSONL file of cases")
     run.add_argument("--config", type=Path, help="YAML gate configuration (built-in defaults without it)")
     run.add_argument("--predictions", type=Path, help="JSONL of {id, output}: score these instead of a model")

@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,8 @@ from evaluator.files import read_text
 from evaluator.gate_comparisons import COMPARISONS
 from evaluator.metrics import JUDGE_PREFIX, judge_metric, metric_definition
 from evaluator.names import GateType
+from evaluator.plugins import BACKENDS, JUDGE_PROVIDERS
+from evaluator.yaml_lines import with_line
 
 NUMBER = (int, float)
 GATE_TYPES = tuple(t.value for t in GateType)
@@ -86,7 +87,8 @@ class GenerationSettings:
     allow_pickle: bool = _key((bool,), False)
     trust_remote_code: bool = _key((bool,), False)
     cache_dir: str = _key((str,), ".taskeval-cache")
-    backend: str = _key((str,), "huggingface", choices=("huggingface", "openai"))
+    backend: str = _key((str,), "huggingface")
+    """A name in evaluator/plugins.py's BACKENDS."""
     base_url: str | None = _key(OPTIONAL_STR, None)
     api: str = _key((str,), "chat", choices=("chat", "completions"))
     api_key_env: str = _key((str,), "OPENAI_API_KEY")
@@ -238,6 +240,7 @@ def _check_values(config: Config, source: str) -> None:
     batch = config.generation.batch_size
     if (isinstance(batch, str) and batch != "auto") or (isinstance(batch, int) and batch < 1):
         raise TaskevalError(f"{source}: 'generation.batch_size' must be a positive integer or 'auto', got {batch!r}")
+    BACKENDS.check(config.generation.backend, f"{source}: generation.backend")
     if config.generation.backend == "openai" and not config.generation.base_url:
         raise TaskevalError(f"{source}: 'generation.backend: openai' needs 'generation.base_url'",
                             "for example base_url: http://localhost:8000/v1 for `vllm serve`")
@@ -281,11 +284,9 @@ def _check_regression(settings: RegressionConfig, source: str) -> None:
 
 
 def _check_judge(judge: JudgeConfig, source: str) -> None:
-    from evaluator.judge_client import JUDGE_PROVIDERS
-
     if judge.provider == "none":
         return
-    JUDGE_PROVIDERS.get(judge.provider, f"{source}: judge.provider")
+    JUDGE_PROVIDERS.check(judge.provider, f"{source}: judge.provider")
     price = judge.prices.get(judge.model)
     if price is None:
         raise TaskevalError(
@@ -357,103 +358,6 @@ def parse_config(data: Any, source: str) -> Config:
     return config
 
 
-JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", dict: "object", list: "array",
-              type(None): "null"}
-
-
-def _field_schema(item: dataclasses.Field[Any], choices: tuple[str, ...]) -> dict[str, Any]:
-    types = sorted({JSON_TYPES[t] for t in item.metadata["types"]} - ({"integer"} if float in item.metadata["types"]
-                                                                       else set()))
-    schema: dict[str, Any] = {"type": types[0] if len(types) == 1 else types}
-    if choices:
-        schema["enum"] = [*choices, *([None] if "null" in types else [])]
-    default = item.default_factory() if item.default_factory is not dataclasses.MISSING else item.default
-    if default is not dataclasses.MISSING and not isinstance(default, tuple):
-        schema["default"] = default
-    return schema
-
-
-def _section_schema(cls: type, choices: dict[str, tuple[str, ...]], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    properties = {f.name: _field_schema(f, choices.get(f.name, f.metadata["choices"]))
-                  for f in dataclasses.fields(cls)}
-    schema = {"type": "object", "description": (cls.__doc__ or "").strip(), "additionalProperties": False,
-              "properties": properties}
-    return {**schema, "required": list(required)} if required else schema
-
-
-def config_json_schema() -> dict[str, Any]:
-    """The configuration's JSON Schema, generated from the dataclasses above (the one definition of the config),
-    for editors and `taskeval schema`. Names that registries own (comparisons, judge providers) come from them."""
-    from evaluator.judge_client import JUDGE_PROVIDERS
-
-    providers = (*JUDGE_PROVIDERS.names(), "none")
-    sections = {name: _section_schema(cls, {"provider": providers}) for name, cls in SECTIONS.items()}
-    gate = _section_schema(GateConfig, {"comparison": tuple(COMPARISONS.names())},
-                           required=("name", "metric", "threshold", "comparison"))
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "taskeval configuration",
-        "type": ["object", "null"],
-        "additionalProperties": False,
-        "properties": {
-            **sections,
-            "quality_gates": {"type": "array", "items": gate, "description": "Blocking and warning gates; without "
-                              "this key, the default gates (json_valid_rate >= 0.95 and accuracy >= 0.85)"},
-            "llm_judge_sample_rate": {"type": "number", "description": "Alias of judge.sample_rate"},
-            "regression_threshold": {"type": "number", "description": "Alias of regression.threshold"},
-        },
-    }
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Key path → its 1-based line: `judge.sample_rate`, `quality_gates[2]`, and a named gate as
-    `quality_gates 'accuracy'` (the way errors name gates)."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[str, int] = {}
-
-    def walk(node: Any, path: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = f"{path}.{key.value}" if path else str(key.value)
-                lines.setdefault(child, key.start_mark.line + 1)
-                if key.value == "name" and isinstance(value, yaml.ScalarNode) and "[" in path:
-                    lines.setdefault(f"{path.split('[')[0]} '{value.value}'", node.start_mark.line + 1)
-                walk(value, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                lines.setdefault(f"{path}[{index}]", item.start_mark.line + 1)
-                walk(item, f"{path}[{index}]")
-
-    walk(root, "")
-    return lines
-
-
-def gate_lines(path: Path) -> dict[str, int]:
-    """Gate name → the line of its entry in a config file (for check-run annotations); empty when unreadable."""
-    try:
-        lines = _key_lines(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return {}
-    prefix = "quality_gates '"
-    return {key[len(prefix):-1]: line for key, line in lines.items() if key.startswith(prefix)}
-
-
-def _with_line(error: TaskevalError, source: str, text: str) -> TaskevalError:
-    """The error with the line of the key it names: `file:12: ...` instead of `file: ...`."""
-    prefix = f"{source}: "
-    if not error.message.startswith(prefix):
-        return error
-    lines = _key_lines(text)
-    rest = error.message[len(prefix):]
-    named = [*re.findall(r"quality_gates '[^']+'", rest), *re.findall(r"'([^']+)'", rest),
-             *re.findall(r"quality_gates\[\d+\]", rest)]
-    line = next((lines[name] for name in named if name in lines), None)
-    return error if line is None else TaskevalError(f"{source}:{line}: {rest}", error.hint)
-
-
 def load_config(path: str | Path | None) -> Config:
     """The configuration from a YAML file, or the built-in defaults when no file is given."""
     if path is None:
@@ -469,4 +373,4 @@ def load_config(path: str | Path | None) -> Config:
     try:
         return parse_config(data, source)
     except TaskevalError as error:
-        raise _with_line(error, source, text) from None
+        raise with_line(error, source, text) from None

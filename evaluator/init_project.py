@@ -16,7 +16,7 @@ WORKFLOW = Path(".github") / "workflows" / "taskeval.yml"
 
 
 def schema_text() -> str:
-    from evaluator.config import config_json_schema
+    from evaluator.config_schema import config_json_schema
 
     return json.dumps(config_json_schema(), indent=2) + "\n"
 

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +25,11 @@ from tqdm import tqdm
 from evaluator.benchmark import sha256_hex
 from evaluator.config import JudgeConfig
 from evaluator.files import write_atomically
-from evaluator.judge_client import JUDGE_PROVIDERS, PROMPT_VERSION, OpenAIJudge, Verdict, estimate_tokens
+from evaluator.judge_client import PROMPT_VERSION, OpenAIJudge, Verdict, estimate_tokens
 from evaluator.metrics import MetricValue, judge_metric
 from evaluator.names import Stage
 from evaluator.openai_calls import describe
+from evaluator.plugins import JUDGE_PROVIDERS
 from evaluator.redaction import redact
 from evaluator.results import ERRORED, PASSED, Details, StageResult, skipped
 from evaluator.scoring import CaseResult
@@ -270,11 +271,10 @@ def chosen_sample(cases: Sequence[CaseResult], settings: JudgeConfig, seed: int,
 
 def run_judge(
     cases: Sequence[CaseResult], settings: JudgeConfig, seed: int, cache_dir: Path | None,
-    api_key: str | None = None, make_judge: Callable[[JudgeConfig, str | None], OpenAIJudge] | None = None,
-    baseline_ids: Sequence[str] = (), progress: bool = False,
+    api_key: str | None = None, baseline_ids: Sequence[str] = (), progress: bool = False,
 ) -> JudgeRun:
-    """Stage 2. `make_judge` defaults to the configured provider; `baseline_ids` are the cases the baseline's
-    judge graded, judged again by default."""
+    """Stage 2 with the configured provider; `baseline_ids` are the cases the baseline's judge graded, judged again
+    by default."""
     started = time.perf_counter()
     api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
     if settings.provider == "none":
@@ -282,7 +282,7 @@ def run_judge(
     if settings.base_url is None and not api_key:
         return JudgeRun(skipped(STAGE, "no OPENAI_API_KEY for OpenAI's endpoint (set it, or judge.base_url for a "
                                        "self-hosted judge, or judge.provider: none)"))
-    judge = (make_judge or JUDGE_PROVIDERS.get(settings.provider, "judge.provider"))(settings, api_key)
+    judge = JUDGE_PROVIDERS.get(settings.provider, "judge.provider")(settings, api_key)
     cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None, settings)
     sample, sample_notes = chosen_sample(cases, settings, seed, baseline_ids)
     outcomes = [_Outcome(case) for case in sample]

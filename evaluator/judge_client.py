@@ -1,21 +1,18 @@
 """The only module that talks to the judge API: the versioned prompt, one structured-output call per case, and the
-parsing of verdicts. Judge providers are registered by name (`openai` today; a local Hugging Face judge would be
-the next)."""
+parsing of verdicts. Judge providers are registered by name in evaluator/plugins.py."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from evaluator.config import JudgeConfig
 from evaluator.openai_calls import call_with_retries, make_client
-from evaluator.registry import Registry
 
 PROMPT_VERSION = "taskeval-judge-v1"
-CRITERIA = ("accuracy", "helpfulness", "format_quality")
 MESSAGE_OVERHEAD_TOKENS = 4
 # A verdict is the last JSON object in the reply that has a "scores" key: binding to the last one means text the
 # evaluated model smuggled into the judge's context cannot pre-empt the judge's own answer.
@@ -153,6 +150,3 @@ class OpenAIJudge:
         return Verdict(scores, reasoning, error, int(getattr(usage, "prompt_tokens", 0) or 0),
                        int(getattr(usage, "completion_tokens", 0) or 0))
 
-
-JUDGE_PROVIDERS: Registry[Callable[[JudgeConfig, str | None], OpenAIJudge]] = Registry("judge provider")
-JUDGE_PROVIDERS.add("openai", OpenAIJudge)

@@ -1,14 +1,19 @@
-"""Every metric taskeval can report, defined once with its direction, and the flat metric value type.
+"""Every metric taskeval can report, defined once with its direction — and, for the per-case metrics of stage 1,
+with the check that computes it — and the flat metric value type.
 
-Gates, comparisons and reports read the direction from here; no other module keeps a list of directions.
+Gates, comparisons and reports read the direction from here; no other module keeps a list of metrics.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from evaluator.benchmark import Case
 from evaluator.errors import TaskevalError, did_you_mean
+from evaluator.generation.base import Generation
+from evaluator.parsing import ParsedOutput, json_equal, without_fields
 from evaluator.registry import Registry
 
 Direction = Literal["higher", "lower"]
@@ -55,20 +60,92 @@ class MetricValue:
 
 
 METRICS: Registry[MetricDefinition] = Registry("metric")
+Check = bool | float | None
+"""A per-case outcome: True or False for a rate, a number for a mean, None when the check does not apply."""
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """Everything a per-case check may look at."""
+
+    case: Case
+    generation: Generation
+    parsed: ParsedOutput
+    ignore_fields: tuple[str, ...]
+    schema_validator: Any | None
+
+
+CHECKS: Registry[Callable[[CheckInput], Check]] = Registry("check")
+"""Per-case checks by the name of the metric they feed (stage 1 aggregates them)."""
 
 
 def _define(name: str, direction: Direction, stage: str, is_rate: bool, description: str) -> None:
     METRICS.add(name, MetricDefinition(name, direction, stage, is_rate, description))
 
 
-_define("accuracy", "higher", "automated_metrics", True, "output equals the expected call as JSON")
-_define("exact_match_rate", "higher", "automated_metrics", True, "stripped output equals the expected string")
-_define("json_valid_rate", "higher", "automated_metrics", True, "output parses as one JSON object")
-_define("fenced_json_rate", "lower", "automated_metrics", True, "outputs that needed the code-fence allowance")
-_define("truncated_rate", "lower", "automated_metrics", True, "outputs cut off by max_new_tokens")
-_define("schema_valid_rate", "higher", "automated_metrics", True, "output validates against the JSON Schema")
-_define("action_accuracy", "higher", "automated_metrics", True, "output's action equals the expected action")
-_define("field_accuracy", "higher", "automated_metrics", False, "mean share of argument fields reproduced exactly")
+def per_case_metric(name: str, direction: Direction, is_rate: bool, description: str
+                    ) -> Callable[[Callable[[CheckInput], Check]], Callable[[CheckInput], Check]]:
+    """Define a stage-1 metric and its per-case check in one place: the decorated function is the check."""
+    def register(check: Callable[[CheckInput], Check]) -> Callable[[CheckInput], Check]:
+        _define(name, direction, "automated_metrics", is_rate, description)
+        return CHECKS.add(name, check)
+    return register
+
+
+
+
+@per_case_metric("accuracy", "higher", True, "output equals the expected call as JSON")
+def _accuracy(c: CheckInput) -> Check:
+    if c.parsed.value is None:
+        return False
+    return json_equal(without_fields(c.parsed.value, c.ignore_fields), without_fields(c.case.expected, c.ignore_fields))
+
+
+@per_case_metric("exact_match_rate", "higher", True, "stripped output equals the expected string")
+def _exact_match(c: CheckInput) -> Check:
+    return c.generation.output.strip() == c.case.expected_output.strip()
+
+
+@per_case_metric("json_valid_rate", "higher", True, "output parses as one JSON object")
+def _json_valid(c: CheckInput) -> Check:
+    return c.parsed.value is not None
+
+
+@per_case_metric("fenced_json_rate", "lower", True, "outputs that needed the code-fence allowance")
+def _fenced(c: CheckInput) -> Check:
+    return c.parsed.fenced
+
+
+@per_case_metric("truncated_rate", "lower", True, "outputs cut off by max_new_tokens")
+def _truncated(c: CheckInput) -> Check:
+    return c.generation.truncated
+
+
+@per_case_metric("schema_valid_rate", "higher", True, "output validates against the JSON Schema")
+def _schema_valid(c: CheckInput) -> Check:
+    if c.schema_validator is None:
+        return None
+    return c.parsed.value is not None and c.schema_validator.is_valid(c.parsed.value)
+
+
+@per_case_metric("action_accuracy", "higher", True, "output's action equals the expected action")
+def _action(c: CheckInput) -> Check:
+    return c.parsed.value is not None and c.parsed.value.get("action") == c.case.expected_action
+
+
+@per_case_metric("field_accuracy", "higher", False, "mean share of argument fields reproduced exactly")
+def _fields(c: CheckInput) -> Check:
+    expected = c.case.expected if isinstance(c.case.expected, dict) else {}
+    fields = [k for k in expected if k != "action" and k not in c.ignore_fields]
+    if not fields:
+        return None
+    if c.parsed.value is None:
+        return 0.0
+    got = c.parsed.value
+    return sum(1 for k in fields if k in got and json_equal(got[k], expected[k])) / len(fields)
+
+
+
 _define("tokens_per_request", "lower", "automated_metrics", False, "mean prompt + completion tokens")
 _define("cost_per_request_usd", "lower", "automated_metrics", False, "cost of one request at the configured price")
 _define("llm_judge_overall", "higher", "llm_judge", False, "mean of the judge's criteria, normalised to 0-1")

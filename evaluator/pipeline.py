@@ -17,17 +17,19 @@ from evaluator.comparison import ComparisonDetails, planned_judge_warnings, run_
 from evaluator.config import Config, GateConfig, RegressionConfig, load_config
 from evaluator.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
 from evaluator.errors import TaskevalError
-from evaluator.gates import DEPLOY, decide, evaluate_gates
-from evaluator.generation import huggingface, predictions, served  # noqa: F401  (register the backends; light)
-from evaluator.generation.base import BACKENDS, Backend
+from evaluator.gates import DEPLOY, GateResult, decide, evaluate_gates
+from evaluator.generation.base import Backend
 from evaluator.generation.cache import OutputCache
+from evaluator.generation.predictions import PredictionsBackend
 from evaluator.judge import JudgeDetails, run_judge, sample_size
 from evaluator.latency import run_latency
 from evaluator.metrics import METRICS, MetricValue
 from evaluator.names import GateType, Stage
+from evaluator.plugins import BACKENDS
 from evaluator.redaction import register_secrets
 from evaluator.results import FAILED, PASSED, RunResult, StageResult, skipped
 from evaluator.safety import RedTeamCase, load_suite, safety_stage
+from evaluator.scoring import CaseResult
 
 MODEL_STAGES = (Stage.AUTOMATED_METRICS, Stage.SAFETY, Stage.LATENCY)
 """The stages that run the model (their time is what a GPU-hour price is charged for)."""
@@ -76,7 +78,7 @@ def load_inputs(config_path: Path | None, benchmark: Path | None, baseline: Path
 
 def make_backend(options: RunOptions, config: Config, all_cases: list[Case], suite: list[RedTeamCase]) -> Backend:
     if options.predictions is not None:
-        return BACKENDS.get("predictions")(options.predictions, [c.id for c in all_cases], [c.id for c in suite])
+        return PredictionsBackend(options.predictions, [c.id for c in all_cases], [c.id for c in suite])
     if options.model is None:
         raise TaskevalError("nothing to evaluate: give --model DIR or --predictions FILE")
     return BACKENDS.get(config.generation.backend)(options.model, config.generation, options.device)
@@ -185,30 +187,30 @@ def absent_reasons(stages: list[StageResult]) -> dict[str, str]:
 def aggregate(stages: list[StageResult]) -> tuple[StageResult, dict[str, MetricValue]]:
     """Stage 4: one flat table of every metric the stages computed."""
     started = time.perf_counter()
-    table: dict[str, MetricValue] = {}
-    for stage in stages:
-        table.update(stage.metrics)
+    table = {name: metric for stage in stages for name, metric in stage.metrics.items()}
     return StageResult(Stage.AGGREGATION, PASSED, time.perf_counter() - started, table), table
 
 
-def run(options: RunOptions) -> RunResult:
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    started = time.perf_counter()
-    inputs = load_inputs(options.config, options.benchmark, options.baseline)
-    config, all_cases, suite, baseline = inputs.config, inputs.cases, inputs.suite, inputs.baseline
-    judge_key = options.judge_api_key or os.environ.get("OPENAI_API_KEY")
-    register_secrets([judge_key, os.environ.get(config.generation.api_key_env)])
-    seed = options.seed if options.seed is not None else config.judge.seed
-    cases = limit_cases(all_cases, options.limit, seed)
+@dataclass(frozen=True)
+class Measured:
+    """What the model's outputs measured: stages 1 and 2, safety and latency."""
+
+    stages: list[StageResult]
+    cases: list[CaseResult]
+    judge_scores: dict[str, dict[str, float]]
+    notes: tuple[str, ...]
+    """What went wrong without changing any number (an output cache that could not be written)."""
+
+
+def measure(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int, judge_key: str | None
+            ) -> tuple[Measured, Backend]:
+    """Generate (through the cache) and score: automated metrics, the judge's sample, the red-team suite, latency."""
+    config, suite, baseline = inputs.config, inputs.suite, inputs.baseline
     if not options.progress:
         quiet_libraries()
-    backend = make_backend(options, config, all_cases, suite)
+    backend = make_backend(options, config, inputs.cases, suite)
     key = backend.cache_key()
     cache = OutputCache(Path(config.generation.cache_dir), key) if key is not None and options.use_cache else None
-
-    planned = planned_warnings(config, baseline, cases, seed)
-    for warning in planned:
-        print(f"taskeval: warning: {warning}", file=sys.stderr)
     automated, case_results = run_automated_metrics(cases, backend, config, inputs.schema_validator,
                                                     inputs.schema_absent, cache, options.progress)
     judged = run_judge(case_results, config.judge, seed, Path(config.generation.cache_dir) if options.use_cache
@@ -216,31 +218,58 @@ def run(options: RunOptions) -> RunResult:
                        progress=options.progress)
     stages = [automated, judged.stage, run_safety(suite, backend, cache, config, options.progress),
               latency_stage(cases, backend, config, seed, options.progress)]
-    fingerprint = run_fingerprint(options, config, cases, len(all_cases), backend, seed)
+    notes = (cache.warning,) if cache is not None and cache.warning else ()
+    return Measured(stages, case_results, judged.scores, notes), backend
+
+
+def gate(config: Config, baseline: Baseline | None, stages: list[StageResult], table: dict[str, MetricValue]
+         ) -> tuple[list[GateResult], StageResult]:
+    """Stage 5: the configured gates (and `no_regression` with a baseline) against the metric table."""
+    started = time.perf_counter()
+    configs = config.quality_gates + (regression_gates(config.regression) if baseline is not None else ())
+    gates = evaluate_gates(configs, table, absent_reasons(stages))
+    status = PASSED if decide(gates) == DEPLOY else FAILED
+    return gates, StageResult(Stage.QUALITY_GATES, status, time.perf_counter() - started)
+
+
+def run_warnings(planned: tuple[str, ...], stages: list[StageResult], gates: list[GateResult]) -> tuple[str, ...]:
+    """Everything a reviewer should know that no gate says: planned-sample notes, the judge's and the
+    comparison's warnings, and every gate that could not be evaluated."""
+    judge = next((s.details for s in stages if isinstance(s.details, JudgeDetails)), None)
+    comparison = next((s.details for s in stages if isinstance(s.details, ComparisonDetails)), None)
+    return (*planned, *(judge.notes if judge else ()), *(comparison.warnings if comparison else ()),
+            *(f"gate '{g.name}' {g.explanation}" for g in gates if g.passed is None))
+
+
+def run(options: RunOptions) -> RunResult:
+    """The run: inputs → outputs and scores → comparison → metric table → gates → decision."""
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    inputs = load_inputs(options.config, options.benchmark, options.baseline)
+    config, baseline = inputs.config, inputs.baseline
+    judge_key = options.judge_api_key or os.environ.get("OPENAI_API_KEY")
+    register_secrets([judge_key, os.environ.get(config.generation.api_key_env)])
+    seed = options.seed if options.seed is not None else config.judge.seed
+    cases = limit_cases(inputs.cases, options.limit, seed)
+    planned = tuple(planned_warnings(config, baseline, cases, seed))
+    for warning in planned:
+        print(f"taskeval: warning: {warning}", file=sys.stderr)
+    measured, backend = measure(options, inputs, cases, seed, judge_key)
+    stages = list(measured.stages)
+    fingerprint = run_fingerprint(options, config, cases, len(inputs.cases), backend, seed)
     if baseline is None:
         stages.append(skipped(Stage.REGRESSION_COMPARISON, "no baseline given"))
     else:
-        _, measured = aggregate(stages)
-        stages.append(run_comparison(case_results, measured, baseline, config.regression, fingerprint,
-                                     judged.scores))
+        so_far = {name: metric for stage in stages for name, metric in stage.metrics.items()}
+        stages.append(run_comparison(measured.cases, so_far, baseline, config.regression, fingerprint,
+                                     measured.judge_scores))
     aggregation, table = aggregate(stages)
-    stages.append(aggregation)
-
-    gate_started = time.perf_counter()
-    gate_configs = config.quality_gates + (regression_gates(config.regression) if baseline is not None else ())
-    gates = evaluate_gates(gate_configs, table, absent_reasons(stages))
-    decision = decide(gates)
-    gate_status = FAILED if decision != DEPLOY else PASSED
-    stages.append(StageResult(Stage.QUALITY_GATES, gate_status, time.perf_counter() - gate_started))
-
-    comparison = next(s.details for s in stages if s.name == Stage.REGRESSION_COMPARISON)
-    judge_notes = judged.stage.details.notes if isinstance(judged.stage.details, JudgeDetails) else ()
-    warnings = (*planned, *judge_notes,
-                *(comparison.warnings if isinstance(comparison, ComparisonDetails) else ()),
-                *(f"gate '{g.name}' {g.explanation}" for g in gates if g.passed is None))
+    gates, gate_stage = gate(config, baseline, [*stages, aggregation], table)
+    stages += [aggregation, gate_stage]
     return RunResult(
-        decision=decision, stages=tuple(stages), metrics=table, gates=tuple(gates), cases=tuple(case_results),
-        fingerprint=fingerprint, config=config.to_json(), warnings=warnings, started_at=started_at,
+        decision=decide(gates), stages=tuple(stages), metrics=table, gates=tuple(gates),
+        cases=tuple(measured.cases), fingerprint=fingerprint, config=config.to_json(),
+        warnings=run_warnings((*planned, *measured.notes), stages, gates), started_at=started_at,
         duration_seconds=time.perf_counter() - started, cost=run_cost(config, stages, table),
-        judge_scores=judged.scores,
+        judge_scores=measured.judge_scores,
     )

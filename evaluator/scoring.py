@@ -1,7 +1,6 @@
 """Stage 1 scoring: deterministic per-case checks, their aggregation into metrics, and the breakdowns.
 
-Each per-case check is registered under the name of the metric it feeds (the metric seam): a check returns True or
-False, a number for a mean metric, or None when it does not apply to the case (left out of that metric's n).
+The per-case checks are defined with their metrics, in evaluator/metrics.py (the metric seam).
 """
 
 from __future__ import annotations
@@ -13,27 +12,12 @@ from typing import Any
 
 from evaluator.benchmark import Case
 from evaluator.generation.base import Generation
-from evaluator.metrics import METRICS, MetricValue
-from evaluator.parsing import ParsedOutput, json_equal, parse_output, without_fields
-from evaluator.registry import Registry
+from evaluator.metrics import CHECKS, METRICS, CheckInput, MetricValue
+from evaluator.parsing import ParsedOutput, parse_output
 from evaluator.stats import wilson_interval
 
 INVALID = "<invalid>"
 NO_ACTION = "<no action>"
-
-Check = bool | float | None
-
-
-@dataclass(frozen=True)
-class CheckInput:
-    """Everything a per-case check may look at."""
-
-    case: Case
-    generation: Generation
-    parsed: ParsedOutput
-    ignore_fields: tuple[str, ...]
-    schema_validator: Any | None
-
 
 @dataclass(frozen=True)
 class CaseResult:
@@ -63,60 +47,6 @@ class CaseResult:
             "latency_ms": self.latency_ms, "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
         }
-
-
-CHECKS: Registry[Callable[[CheckInput], Check]] = Registry("check")
-
-
-@CHECKS.register("accuracy")
-def _accuracy(c: CheckInput) -> Check:
-    if c.parsed.value is None:
-        return False
-    return json_equal(without_fields(c.parsed.value, c.ignore_fields), without_fields(c.case.expected, c.ignore_fields))
-
-
-@CHECKS.register("exact_match_rate")
-def _exact_match(c: CheckInput) -> Check:
-    return c.generation.output.strip() == c.case.expected_output.strip()
-
-
-@CHECKS.register("json_valid_rate")
-def _json_valid(c: CheckInput) -> Check:
-    return c.parsed.value is not None
-
-
-@CHECKS.register("fenced_json_rate")
-def _fenced(c: CheckInput) -> Check:
-    return c.parsed.fenced
-
-
-@CHECKS.register("truncated_rate")
-def _truncated(c: CheckInput) -> Check:
-    return c.generation.truncated
-
-
-@CHECKS.register("schema_valid_rate")
-def _schema_valid(c: CheckInput) -> Check:
-    if c.schema_validator is None:
-        return None
-    return c.parsed.value is not None and c.schema_validator.is_valid(c.parsed.value)
-
-
-@CHECKS.register("action_accuracy")
-def _action(c: CheckInput) -> Check:
-    return c.parsed.value is not None and c.parsed.value.get("action") == c.case.expected_action
-
-
-@CHECKS.register("field_accuracy")
-def _fields(c: CheckInput) -> Check:
-    expected = c.case.expected if isinstance(c.case.expected, dict) else {}
-    fields = [k for k in expected if k != "action" and k not in c.ignore_fields]
-    if not fields:
-        return None
-    if c.parsed.value is None:
-        return 0.0
-    got = c.parsed.value
-    return sum(1 for k in fields if k in got and json_equal(got[k], expected[k])) / len(fields)
 
 
 def produced_action(parsed: ParsedOutput) -> str:

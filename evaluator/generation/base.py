@@ -6,8 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from evaluator.registry import Registry
-
 
 class Request(Protocol):
     """What a backend needs of a case: its id and its input (benchmark and red-team cases both are)."""
@@ -59,5 +57,3 @@ class Backend(Protocol):
     def generate(self, cases: Sequence[Request], on_batch: BatchCallback | None = None) -> list[Generation]:
         """Outputs for the cases, in order; `on_batch` hears of each finished batch (for the cache and progress)."""
 
-
-BACKENDS: Registry[Callable[..., Backend]] = Registry("generation backend")

@@ -17,7 +17,7 @@ from typing import Any
 
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
-from evaluator.generation.base import BACKENDS, BatchCallback, Generation, Request
+from evaluator.generation.base import BatchCallback, Generation, Request
 from evaluator.generation.model_folder import check_model_dir, is_hub_id
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
 
@@ -273,5 +273,3 @@ class HuggingFaceBackend:
         return Generation(output=text, truncated=truncated, prompt_tokens=int(prompt_tokens),
                           completion_tokens=len(used), latency_ms=latency_ms)
 
-
-BACKENDS.add("huggingface", HuggingFaceBackend)

@@ -10,7 +10,7 @@ from typing import Any
 from evaluator.benchmark import sha256_hex
 from evaluator.errors import TaskevalError
 from evaluator.files import json_rows, read_text
-from evaluator.generation.base import BACKENDS, BatchCallback, Generation, Request
+from evaluator.generation.base import BatchCallback, Generation, Request
 
 
 def _first_few(ids: Sequence[str], limit: int = 5) -> str:
@@ -102,5 +102,3 @@ class PredictionsBackend:
             on_batch(list(zip(cases, generations)))
         return generations
 
-
-BACKENDS.add("predictions", PredictionsBackend)

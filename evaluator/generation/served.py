@@ -15,7 +15,7 @@ from typing import Any
 
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
-from evaluator.generation.base import BACKENDS, BatchCallback, Generation, Request
+from evaluator.generation.base import BatchCallback, Generation, Request
 from evaluator.generation.stopping import cut_at_stop
 from evaluator.openai_calls import call_with_retries, describe, make_client
 
@@ -92,5 +92,3 @@ class ServedModelBackend:
                     on_batch(list(zip(part, generated)))
         return outputs
 
-
-BACKENDS.add("openai", ServedModelBackend)

@@ -1,0 +1,20 @@
+"""The registries where users extend taskeval with a generation backend or a judge provider: each is the only list
+of its names (config parsing and the JSON Schema read them), and each entry is imported only when a run uses it.
+
+To add one: write the class (a backend: evaluator/generation/base.py's `Backend` protocol, constructed as
+`(model, GenerationSettings, device)`; a judge provider: `(JudgeConfig, api_key)` with `messages` and `judge`
+like evaluator/judge_client.py's `OpenAIJudge`), then add one line below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evaluator.registry import Registry
+
+BACKENDS: Registry[Any] = Registry("generation backend")
+BACKENDS.add_lazy("huggingface", "evaluator.generation.huggingface:HuggingFaceBackend")
+BACKENDS.add_lazy("openai", "evaluator.generation.served:ServedModelBackend")
+
+JUDGE_PROVIDERS: Registry[Any] = Registry("judge provider")
+JUDGE_PROVIDERS.add_lazy("openai", "evaluator.judge_client:OpenAIJudge")
