@@ -6,7 +6,14 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Stage(str, Enum):
+class _Text(str, Enum):
+    """An enum whose members print as their text."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Stage(_Text):
     """The stages, in the order a run goes through them."""
 
     AUTOMATED_METRICS = "automated_metrics"
@@ -17,11 +24,8 @@ class Stage(str, Enum):
     AGGREGATION = "aggregation"
     QUALITY_GATES = "quality_gates"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Status(str, Enum):
+class Status(_Text):
     """How a stage ended."""
 
     PASSED = "passed"
@@ -29,26 +33,17 @@ class Status(str, Enum):
     SKIPPED = "skipped"
     ERROR = "error"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Decision(str, Enum):
+class Decision(_Text):
     """The verdict: exit 0, 1 and 2."""
 
     DEPLOY = "DEPLOY"
     BLOCK = "BLOCK"
     ERROR = "ERROR"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class GateType(str, Enum):
+class GateType(_Text):
     """Whether a failed gate blocks the deployment or only warns."""
 
     BLOCKING = "blocking"
     WARNING = "warning"
-
-    def __str__(self) -> str:
-        return self.value

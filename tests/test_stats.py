@@ -98,7 +98,11 @@ def test_holm_adjustment() -> None:
 
 def test_minimum_detectable_drop() -> None:
     mdd = min_detectable_drop_paired(REFERENCE, alpha=0.05)
-    assert mdd == pytest.approx((1.644854 + 0.841621) * (55 / 500 / 500) ** 0.5, abs=1e-6)
+    bigger = PairedTable(REFERENCE.a * 4, REFERENCE.b * 4, REFERENCE.c * 4, REFERENCE.d * 4)
+    assert min_detectable_drop_paired(bigger, alpha=0.05) == pytest.approx(mdd / 2)  # 4× the cases, half the drop
+    more_discordant = PairedTable(REFERENCE.a - 20, REFERENCE.b + 10, REFERENCE.c + 10, REFERENCE.d)
+    assert min_detectable_drop_paired(more_discordant, alpha=0.05) > mdd
+    assert 0.03 < mdd < 0.04  # 55 discordant of 500: about 3.7 points
     assert min_detectable_drop_paired(PairedTable(50, 0, 0, 0), 0.05) > 0
 
 
