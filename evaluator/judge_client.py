@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -113,34 +114,54 @@ def estimate_tokens(messages: Sequence[dict[str, str]], model: str) -> int:
     return sum(text_lengths) + MESSAGE_OVERHEAD_TOKENS * (len(messages) + 1)
 
 
+RESPONSE_FORMATS = ("json_schema", "json_object", "plain")
+"""What the judge asks for, best first: a JSON-schema response format, then JSON mode, then a plain prompt (the
+verdict parser binds to the last verdict object either way)."""
+_working_format: dict[tuple[str | None, str], int] = {}
+"""Per (endpoint, model): the index of the best format that endpoint accepted, so later calls and runs in this
+process start there."""
+_format_lock = threading.Lock()
+
+
 class OpenAIJudge:
-    """A judge behind any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, Ollama, ...)."""
+    """A judge behind any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp, ...)."""
 
     def __init__(self, settings: JudgeConfig, api_key: str | None) -> None:
         self.settings = settings
         self.model = settings.model
         self.criteria = tuple(settings.criteria)
         self._client = make_client(settings.base_url, api_key, settings.timeout_s)
-        self._structured = True
+        self._endpoint = (settings.base_url, settings.model)
 
     def messages(self, request: str, expected: str, output: str) -> list[dict[str, str]]:
         return build_messages(request, expected, output, self.criteria)
 
-    def _create(self, messages: list[dict[str, str]]) -> Any:
-        import openai
-
+    def _options(self, messages: list[dict[str, str]], kind: str) -> dict[str, Any]:
         options: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0,
                                    "max_tokens": self.settings.max_output_tokens}
-        if self._structured:
+        if kind == "json_schema":
             options["response_format"] = response_format(self.criteria)
-        try:
-            return self._client.chat.completions.create(**options)
-        except openai.BadRequestError:
-            if not self._structured:
+        elif kind == "json_object":
+            options["response_format"] = {"type": "json_object"}
+        return options
+
+    def _create(self, messages: list[dict[str, str]]) -> Any:
+        """One call in the best format the endpoint accepts. A rejection of the format — whatever status it comes
+        with (400, 422, or a 500 from servers that validate late) — moves to the next format at once, with no retry
+        spent on it, and is remembered for this endpoint."""
+        with _format_lock:
+            first = _working_format.get(self._endpoint, 0)
+        for index in range(first, len(RESPONSE_FORMATS)):
+            try:
+                response = self._client.chat.completions.create(**self._options(messages, RESPONSE_FORMATS[index]))
+            except Exception as error:
+                if index + 1 < len(RESPONSE_FORMATS) and rejects_response_format(error):
+                    with _format_lock:
+                        _working_format[self._endpoint] = max(_working_format.get(self._endpoint, 0), index + 1)
+                    continue
                 raise
-            self._structured = False  # the endpoint refuses structured output: ask in words, parse tolerantly
-            options.pop("response_format")
-            return self._client.chat.completions.create(**options)
+            return response
+        raise AssertionError("unreachable: the plain format is never rejected as a format")
 
     def judge(self, messages: list[dict[str, str]]) -> Verdict:
         response = call_with_retries(lambda: self._create(messages), attempts=self.settings.max_attempts)
@@ -150,3 +171,14 @@ class OpenAIJudge:
         return Verdict(scores, reasoning, error, int(getattr(usage, "prompt_tokens", 0) or 0),
                        int(getattr(usage, "completion_tokens", 0) or 0))
 
+
+FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output", "guided_json")
+
+
+def rejects_response_format(error: Exception) -> bool:
+    """Whether an API error, to a request that asked for a response format, is the endpoint refusing that format:
+    any 400 or 422 (the request is otherwise the plain one, which is tried last), or a 500 whose message names the
+    format (llama.cpp's server answers 500 with "response_format.type: Input should be 'text' or 'json_object'")."""
+    status = getattr(error, "status_code", None)
+    message = str(getattr(error, "message", "") or error).lower()
+    return status in (400, 422) or (status == 500 and any(word in message for word in FORMAT_WORDS))

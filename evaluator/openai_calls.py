@@ -1,6 +1,7 @@
 """Calls to OpenAI-compatible endpoints: the client, and retries with backoff that honour `Retry-After`.
 
-Retried: 429, 5xx, time-outs and dropped connections. Not retried: any other 4xx (a bad request stays bad).
+Retried: 429, 5xx, time-outs and dropped connections. Not retried: any other 4xx, and a 5xx whose message says the
+request itself was refused (a bad request stays bad).
 """
 
 from __future__ import annotations
@@ -39,8 +40,19 @@ def is_retryable(error: Exception) -> bool:
     if isinstance(error, (openai.APITimeoutError, openai.APIConnectionError)):
         return True
     if isinstance(error, openai.APIStatusError):
-        return error.status_code == 429 or error.status_code >= 500
+        return error.status_code == 429 or (error.status_code >= 500 and not is_request_rejection(error))
     return False
+
+
+REJECTION_WORDS = ("input should be", "validation error", "not supported", "unsupported", "invalid value",
+                   "response_format")
+
+
+def is_request_rejection(error: Exception) -> bool:
+    """A 5xx that is the server refusing the request itself (some servers validate late and answer 500 with a
+    validation message): retrying sends the same request again, so it is not retried."""
+    message = str(getattr(error, "message", "") or error).lower()
+    return any(word in message for word in REJECTION_WORDS)
 
 
 def describe(error: Exception) -> str:

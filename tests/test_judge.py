@@ -234,3 +234,39 @@ def test_a_later_run_judges_the_baselines_cases_whatever_its_seed(tmp_path: Path
     config = load_config(None)
     (warning, *_) = planned_warnings(config, baseline, load_benchmark(BENCHMARK), seed=1)
     assert warning.startswith("judge seed 1 differs from the baseline's 0") and "50 judged cases" in warning
+
+
+def test_the_judge_negotiates_its_response_format_without_spending_retries() -> None:
+    """llama.cpp's server answers a json_schema response format with HTTP 500; the judge moves to JSON mode at once,
+    remembers it for the endpoint, and never retries the rejected request."""
+    def llama_cpp(body: dict, index: int) -> Reply:
+        kind = (body.get("response_format") or {}).get("type")
+        if kind == "json_schema":
+            return Reply(status=500, error_message="response_format.type: Input should be 'text' or 'json_object'")
+        return Reply(content=GOOD)
+
+    with fake_openai(llama_cpp) as server:
+        run = run_judge(shipped_results()[:10], settings(server.base_url, concurrency=1, max_attempts=5), seed=0,
+                        cache_dir=None)
+        kinds = [(r.get("response_format") or {}).get("type") for r in server.requests]
+    assert run.stage.details.judged == 10
+    assert kinds == ["json_schema"] + ["json_object"] * 10  # one rejection, then JSON mode for every case
+
+    def neither(body: dict, index: int) -> Reply:
+        if "response_format" in body:
+            return Reply(status=422, error_message="json_object is not supported by this model")
+        return Reply(content="Here is my verdict: " + GOOD)
+
+    with fake_openai(neither) as server:
+        run = run_judge(shipped_results()[:5], settings(server.base_url, concurrency=1), seed=0, cache_dir=None)
+        assert len(server.requests) == 2 + 5  # json_schema and json_object refused once, then plain for all
+    assert run.stage.details.judged == 5
+
+
+def test_a_500_that_refuses_the_request_is_not_retried() -> None:
+    with fake_openai(lambda body, index: Reply(status=500, error_message="1 validation error: Input should be")) \
+            as server:
+        run = run_judge(shipped_results()[:2], settings(server.base_url, concurrency=1, max_attempts=5), seed=0,
+                        cache_dir=None)
+        assert len(server.requests) == 2  # one request per case: refused, and not retried 5 times
+    assert run.stage.status == "error"
