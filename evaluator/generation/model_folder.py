@@ -125,6 +125,23 @@ def _check_adapter(folder: Path, allow_pickle: bool) -> None:
                             "save the tokenizer next to the adapter or the base model")
 
 
+GGUF_MAGIC = b"GGUF"
+
+
+def check_gguf(path: Path) -> None:
+    """A `.gguf` model file exists and is one (its first four bytes say GGUF), before transformers converts it."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise TaskevalError(f"{path}: model file not found", "check the path given to --model") from None
+    except OSError as error:
+        raise TaskevalError(f"{path}: cannot read the model file ({error.strerror})") from None
+    if magic != GGUF_MAGIC:
+        raise TaskevalError(f"{path}: not a GGUF file (it does not start with 'GGUF')",
+                            "give a .gguf file exported by llama.cpp, or a Hugging Face model folder")
+
+
 def check_model_dir(model_dir: Path, allow_pickle: bool, what: str = "model folder") -> None:
     """A clear error for a model folder that cannot be loaded, before transformers is imported."""
     if not model_dir.exists():
