@@ -24,7 +24,7 @@ from evaluator.files import read_text
 from evaluator.gate_comparisons import COMPARISONS
 from evaluator.metrics import JUDGE_PREFIX, judge_metric, metric_definition
 from evaluator.names import GateType
-from evaluator.plugins import BACKENDS, JUDGE_PROVIDERS
+from evaluator.plugins import BACKENDS, JUDGE_PROVIDERS, LOCAL_JUDGES
 from evaluator.yaml_lines import with_line
 
 NUMBER = (int, float)
@@ -287,6 +287,18 @@ def _check_judge(judge: JudgeConfig, source: str) -> None:
     if judge.provider == "none":
         return
     JUDGE_PROVIDERS.check(judge.provider, f"{source}: judge.provider")
+    if not judge.criteria or not all(isinstance(c, str) and c.isidentifier() for c in judge.criteria):
+        raise TaskevalError(f"{source}: 'judge.criteria' must be a non-empty list of names")
+    for key in ("min_samples", "concurrency", "max_output_tokens", "max_attempts"):
+        if getattr(judge, key) < 1:
+            raise TaskevalError(f"{source}: 'judge.{key}' must be at least 1")
+    if judge.budget_usd < 0 or judge.timeout_s <= 0:
+        raise TaskevalError(f"{source}: 'judge.budget_usd' must be ≥ 0 and 'judge.timeout_s' > 0")
+    if judge.provider in LOCAL_JUDGES:  # runs here: a model on this machine, and no price
+        if not Path(judge.model).exists():
+            raise TaskevalError(f"{source}: 'judge.model' {judge.model!r} is not a local model folder or .gguf file",
+                                f"judge.provider: {judge.provider} runs a model from this machine")
+        return
     price = judge.prices.get(judge.model)
     if price is None:
         raise TaskevalError(
@@ -295,13 +307,6 @@ def _check_judge(judge: JudgeConfig, source: str) -> None:
         )
     if not isinstance(price, dict) or not all(isinstance(price.get(k), (int, float)) for k in ("input", "output")):
         raise TaskevalError(f"{source}: 'judge.prices.{judge.model}' must give numeric 'input' and 'output' prices")
-    if not judge.criteria or not all(isinstance(c, str) and c.isidentifier() for c in judge.criteria):
-        raise TaskevalError(f"{source}: 'judge.criteria' must be a non-empty list of names")
-    for key in ("min_samples", "concurrency", "max_output_tokens", "max_attempts"):
-        if getattr(judge, key) < 1:
-            raise TaskevalError(f"{source}: 'judge.{key}' must be at least 1")
-    if judge.budget_usd < 0 or judge.timeout_s <= 0:
-        raise TaskevalError(f"{source}: 'judge.budget_usd' must be ≥ 0 and 'judge.timeout_s' > 0")
 
 
 def _gates(data: Any, source: str) -> tuple[GateConfig, ...]:

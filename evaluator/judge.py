@@ -19,17 +19,18 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from evaluator.benchmark import sha256_hex
 from evaluator.config import JudgeConfig
 from evaluator.files import write_atomically
-from evaluator.judge_client import PROMPT_VERSION, OpenAIJudge, Verdict, estimate_tokens
+from evaluator.judge_client import PROMPT_VERSION, Judge, Verdict, estimate_tokens
 from evaluator.metrics import MetricValue, judge_metric
 from evaluator.names import Stage
 from evaluator.openai_calls import describe
-from evaluator.plugins import JUDGE_PROVIDERS
+from evaluator.plugins import JUDGE_PROVIDERS, LOCAL_JUDGES
 from evaluator.redaction import redact
 from evaluator.results import ERRORED, PASSED, Details, StageResult, skipped
 from evaluator.scoring import CaseResult
@@ -185,11 +186,14 @@ class VerdictCache:
 
 
 def call_cost(settings: JudgeConfig, prompt_tokens: float, completion_tokens: float) -> float:
-    price = settings.prices[settings.model]
+    """What a call costs at the configured price; nothing for a local judge, which has none."""
+    price = settings.prices.get(settings.model)
+    if price is None:
+        return 0.0
     return (prompt_tokens * float(price["input"]) + completion_tokens * float(price["output"])) / 1e6
 
 
-def _judge_one(judge: OpenAIJudge, settings: JudgeConfig, budget: Budget, cache: VerdictCache,
+def _judge_one(judge: Judge, settings: JudgeConfig, budget: Budget, cache: VerdictCache,
                outcome: _Outcome) -> _Outcome:
     messages = judge.messages(outcome.case.input, outcome.case.expected, outcome.case.output)
     prompt_estimate = estimate_tokens(messages, settings.model)
@@ -212,6 +216,21 @@ def _judge_one(judge: OpenAIJudge, settings: JudgeConfig, budget: Budget, cache:
     finally:
         budget.settle(estimate, actual)
     return outcome
+
+
+def _judge_in_process(judge: Any, cache: VerdictCache, pending: list[_Outcome]) -> None:
+    """A local judge grades every pending case in its own batches; a failure leaves them unscored, with the cause."""
+    if not pending:
+        return
+    try:
+        verdicts = judge.judge_many([judge.messages(o.case.input, o.case.expected, o.case.output) for o in pending])
+    except Exception as error:  # a local model that fails (out of memory, say) leaves the cases unscored
+        for outcome in pending:
+            outcome.error = redact(f"{type(error).__name__}: {str(error)[:200]}")
+        return
+    for outcome, verdict in zip(pending, verdicts):
+        outcome.verdict = verdict
+        cache.put(outcome.case, verdict)
 
 
 def _plausible_usage(verdict: Verdict, prompt_estimate: int, max_output_tokens: int) -> bool:
@@ -279,10 +298,9 @@ def run_judge(
     api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
     if settings.provider == "none":
         return JudgeRun(skipped(STAGE, "judge.provider is none"))
-    if settings.base_url is None and not api_key:
+    if settings.provider not in LOCAL_JUDGES and settings.base_url is None and not api_key:
         return JudgeRun(skipped(STAGE, "no OPENAI_API_KEY for OpenAI's endpoint (set it, or judge.base_url for a "
                                        "self-hosted judge, or judge.provider: none)"))
-    judge = JUDGE_PROVIDERS.get(settings.provider, "judge.provider")(settings, api_key)
     cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None, settings)
     sample, sample_notes = chosen_sample(cases, settings, seed, baseline_ids)
     outcomes = [_Outcome(case) for case in sample]
@@ -292,8 +310,13 @@ def run_judge(
             outcome.verdict, outcome.cached = cached, True
     budget = Budget(settings.budget_usd)
     pending = [o for o in outcomes if not o.cached]
-    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-        with tqdm(total=len(pending), desc="judge", unit="case", disable=not progress, mininterval=1.0) as bar:
+    if pending:  # a warm cache needs no judge (nor a local judge's model loaded)
+        judge: Judge = JUDGE_PROVIDERS.get(settings.provider, "judge.provider")(settings, api_key)
+        if getattr(judge, "in_process", False):
+            _judge_in_process(judge, cache, pending)
+            pending = []
+        with ThreadPoolExecutor(max_workers=settings.concurrency) as pool, \
+                tqdm(total=len(pending), desc="judge", unit="case", disable=not progress, mininterval=1.0) as bar:
             for _ in pool.map(lambda o: _judge_one(judge, settings, budget, cache, o), pending):
                 bar.update(1)
     notes = [*sample_notes, *([cache.warning] if cache.warning else [])]

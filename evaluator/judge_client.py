@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from evaluator.config import JudgeConfig
 from evaluator.openai_calls import call_with_retries, make_client
@@ -112,6 +112,14 @@ def estimate_tokens(messages: Sequence[dict[str, str]], model: str) -> int:
     except ImportError:
         text_lengths = [len(m["content"].encode("utf-8")) for m in messages]
     return sum(text_lengths) + MESSAGE_OVERHEAD_TOKENS * (len(messages) + 1)
+
+
+class Judge(Protocol):
+    """What a judge provider gives stage 2: its messages for a case, and a verdict for them."""
+
+    def messages(self, request: str, expected: str, output: str) -> list[dict[str, str]]: ...
+
+    def judge(self, messages: list[dict[str, str]]) -> Verdict: ...
 
 
 RESPONSE_FORMATS = ("json_schema", "json_object", "plain")

@@ -18,3 +18,6 @@ BACKENDS.add_lazy("openai", "evaluator.generation.served:ServedModelBackend")
 
 JUDGE_PROVIDERS: Registry[Any] = Registry("judge provider")
 JUDGE_PROVIDERS.add_lazy("openai", "evaluator.judge_client:OpenAIJudge")
+JUDGE_PROVIDERS.add_lazy("huggingface", "evaluator.local_judge:HuggingFaceJudge")
+LOCAL_JUDGES = ("huggingface",)
+"""Providers that run in-process: no API key, no price (they cost nothing but the runner's time)."""

@@ -270,3 +270,32 @@ def test_a_500_that_refuses_the_request_is_not_retried() -> None:
                         cache_dir=None)
         assert len(server.requests) == 2  # one request per case: refused, and not retried 5 times
     assert run.stage.status == "error"
+
+
+def test_a_local_judge_grades_in_process_with_no_api_and_no_cost(tmp_path: Path) -> None:
+    """judge.provider: huggingface with a real instruct model (SmolLM2-135M as GGUF): every sampled case gets a
+    verdict or an honest "unscored", nothing is sent anywhere, and it costs $0."""
+    from tests.generation.test_gguf import smollm2
+
+    config = tmp_path / "judge.yaml"
+    config.write_text(f"judge: {{provider: huggingface, model: '{smollm2()}', min_samples: 3, sample_rate: 0.01, "
+                      "max_output_tokens: 48}\n")
+    from evaluator.config import load_config
+
+    settings = load_config(config).judge
+    run = run_judge(shipped_results(wrong=20)[:60], settings, seed=0, cache_dir=tmp_path / "cache")
+    details = run.stage.details
+    assert details.planned == 3 and details.judged + len(details.unscored) == 3 and not details.failed
+    assert details.spent_usd == 0 and run.stage.metrics["judge_cost_usd"].value == 0
+    again = run_judge(shipped_results(wrong=20)[:60], settings, seed=0, cache_dir=tmp_path / "cache")
+    assert again.stage.details.cached == 3  # verdicts are cached like any judge's
+
+
+def test_a_local_judge_needs_a_model_on_this_machine(tmp_path: Path) -> None:
+    from evaluator.config import load_config
+    from evaluator.errors import TaskevalError
+
+    config = tmp_path / "judge.yaml"
+    config.write_text("judge: {provider: huggingface, model: gpt-4o-mini}\n")
+    with pytest.raises(TaskevalError, match="not a local model folder or .gguf file"):
+        load_config(config)
