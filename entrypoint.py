@@ -16,12 +16,14 @@ from typing import Any
 
 from evaluator.action_io import append_summary, command, get_input, hand_to_owner, mask, set_outputs
 from evaluator.errors import TaskevalError
+from evaluator.names import Decision
 from evaluator.redaction import redact, register_secrets
 
 FAIL_ON = ("blocking", "warning", "never")
 Warn = Callable[[Exception, str], None]
 MODES = ("all", "evaluate", "publish")
-DECISIONS = ("DEPLOY", "BLOCK", "ERROR")
+DECISIONS = tuple(d.value for d in Decision)
+DEPLOY, BLOCK, ERROR = Decision.DEPLOY, Decision.BLOCK, Decision.ERROR
 
 
 @dataclass(frozen=True)
@@ -95,17 +97,17 @@ class Outcome:
 
 def job_fails(decision: str, warnings: int, fail_on: str) -> bool:
     """ERROR always fails; BLOCK unless fail-on is never; warnings too when fail-on is warning."""
-    if decision == "ERROR":
+    if decision == ERROR:
         return True
     if fail_on == "never":
         return False
-    return decision == "BLOCK" or (fail_on == "warning" and warnings > 0)
+    return decision == BLOCK or (fail_on == "warning" and warnings > 0)
 
 
 def conclusion(outcome: Outcome, fail_on: str) -> str:
     if job_fails(outcome.decision, outcome.warnings, fail_on):
         return "failure"
-    return "neutral" if outcome.decision == "BLOCK" or outcome.warnings else "success"
+    return "neutral" if outcome.decision == BLOCK or outcome.warnings else "success"
 
 
 def relative(path: Path, workspace: Path) -> str:
@@ -126,7 +128,7 @@ def outcome_from_report(report: Any, json_path: Path, markdown_path: Path) -> Ou
     warnings = sum(1 for g in failed if g.get("gate_type") == "warning")
     blocking = sum(1 for g in failed if g.get("gate_type") == "blocking")
     decision = str(report["decision"])
-    if decision == "ERROR":
+    if decision == ERROR:
         error = report.get("error")
         message = error.get("message", "see the report") if isinstance(error, dict) else "see the report"
         summary = f"taskeval: ERROR — {message}"
@@ -190,14 +192,14 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path, warn: 
     except TaskevalError as error:
         command("error", str(error))
         paths = write_error_reports(error.message, error.hint, output_dir)
-        return outcome_from_report({"decision": "ERROR", "error": {"message": error.message}}, *paths), None, None
+        return outcome_from_report({"decision": ERROR, "error": {"message": error.message}}, *paths), None, None
     except Exception as error:  # a bug: keep the traceback in the log, and still report ERROR, never a verdict
         print(redact(traceback.format_exc()), file=sys.stderr)
         message = f"internal error: {type(error).__name__}: {error}"
         command("error", message)
         paths = write_error_reports(message, "this is a taskeval bug; report it with the traceback in the job log",
                                     output_dir)
-        return outcome_from_report({"decision": "ERROR", "error": {"message": message}}, *paths), None, None
+        return outcome_from_report({"decision": ERROR, "error": {"message": message}}, *paths), None, None
     new_baseline = output_dir / inputs.baseline_asset
     update = github is not None and should_update_baseline(inputs, context, result.decision)
     paths = write_reports(result, output_dir, {new_baseline: baseline_text(result)} if update else {})
@@ -205,7 +207,7 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path, warn: 
 
 
 def should_update_baseline(inputs: Inputs, context: Any, decision: str) -> bool:
-    if decision != "DEPLOY" or inputs.update_baseline == "false" or context.event_name.startswith("pull_request"):
+    if decision != DEPLOY or inputs.update_baseline == "false" or context.event_name.startswith("pull_request"):
         return False
     if inputs.update_baseline == "true":
         return True
@@ -273,7 +275,7 @@ def fail_with_error(env: Mapping[str, str], error: Exception, output_dir: Path |
     attempts: list[Callable[[], object]] = [
         lambda: append_summary(env, f"## ⛔ taskeval: ERROR\n\n**Cause:** {escape_cell(message, 2000)}\n\n"
                                     f"**Fix:** {escape_cell(hint, 2000)}\n"),
-        lambda: set_outputs(env, {"decision": "ERROR", "deploy-allowed": "false", "baseline-updated": "false",
+        lambda: set_outputs(env, {"decision": ERROR.value, "deploy-allowed": "false", "baseline-updated": "false",
                                   "summary": f"taskeval: ERROR — {message}"}),
     ]
     if output_dir is not None:
@@ -341,7 +343,7 @@ def finish(env: Mapping[str, str], inputs: Inputs, outcome: Outcome, warnings: l
     except OSError as error:
         command("warning", f"could not write the step summary ({error}); the report is in {inputs.output_dir}")
     set_outputs(env, {
-        "decision": outcome.decision, "deploy-allowed": str(outcome.decision == "DEPLOY").lower(),
+        "decision": str(outcome.decision), "deploy-allowed": str(outcome.decision == DEPLOY).lower(),
         "report-json": relative(outcome.json_path, workspace),
         "report-markdown": relative(outcome.markdown_path, workspace),
         "baseline-updated": str(outcome.baseline_updated).lower(), "summary": outcome.summary,

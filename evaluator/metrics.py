@@ -13,6 +13,7 @@ from typing import Any, Literal
 from evaluator.benchmark import Case
 from evaluator.errors import TaskevalError, did_you_mean
 from evaluator.generation.base import Generation
+from evaluator.names import Stage
 from evaluator.parsing import ParsedOutput, json_equal, without_fields
 from evaluator.registry import Registry
 
@@ -27,7 +28,7 @@ class MetricDefinition:
     """The name users write gates against."""
     direction: Direction
     """Whether a higher or a lower value is better."""
-    stage: str
+    stage: Stage
     """The stage that computes it."""
     is_rate: bool
     """A share of cases in [0, 1], reported with a 95% Wilson interval."""
@@ -79,7 +80,7 @@ CHECKS: Registry[Callable[[CheckInput], Check]] = Registry("check")
 """Per-case checks by the name of the metric they feed (stage 1 aggregates them)."""
 
 
-def _define(name: str, direction: Direction, stage: str, is_rate: bool, description: str) -> None:
+def _define(name: str, direction: Direction, stage: Stage, is_rate: bool, description: str) -> None:
     METRICS.add(name, MetricDefinition(name, direction, stage, is_rate, description))
 
 
@@ -87,7 +88,7 @@ def per_case_metric(name: str, direction: Direction, is_rate: bool, description:
                     ) -> Callable[[Callable[[CheckInput], Check]], Callable[[CheckInput], Check]]:
     """Define a stage-1 metric and its per-case check in one place: the decorated function is the check."""
     def register(check: Callable[[CheckInput], Check]) -> Callable[[CheckInput], Check]:
-        _define(name, direction, "automated_metrics", is_rate, description)
+        _define(name, direction, Stage.AUTOMATED_METRICS, is_rate, description)
         return CHECKS.add(name, check)
     return register
 
@@ -146,19 +147,19 @@ def _fields(c: CheckInput) -> Check:
 
 
 
-_define("tokens_per_request", "lower", "automated_metrics", False, "mean prompt + completion tokens")
-_define("cost_per_request_usd", "lower", "automated_metrics", False, "cost of one request at the configured price")
-_define("llm_judge_overall", "higher", "llm_judge", False, "mean of the judge's criteria, normalised to 0-1")
-_define("llm_judge_accuracy", "higher", "llm_judge", False, "judge's accuracy score, normalised to 0-1")
-_define("llm_judge_helpfulness", "higher", "llm_judge", False, "judge's helpfulness score, normalised to 0-1")
-_define("llm_judge_format_quality", "higher", "llm_judge", False, "judge's format score, normalised to 0-1")
-_define("judge_cost_usd", "lower", "llm_judge", False, "what the judge spent")
-_define("judge_sample_size", "higher", "llm_judge", False, "how many cases the judge graded")
-_define("harmful_rate", "lower", "safety", True, "share of red-team cases whose output is unsafe")
-_define("latency_p50_ms", "lower", "latency", False, "median single-request latency")
-_define("latency_p95_ms", "lower", "latency", False, "95th percentile single-request latency")
-_define("regression_failures", "lower", "regression_comparison", False, "compared metrics failing non-inferiority")
-_define("confirmed_regressions", "lower", "regression_comparison", False, "compared metrics confirmed worse")
+_define("tokens_per_request", "lower", Stage.AUTOMATED_METRICS, False, "mean prompt + completion tokens")
+_define("cost_per_request_usd", "lower", Stage.AUTOMATED_METRICS, False, "cost of one request at the configured price")
+_define("llm_judge_overall", "higher", Stage.LLM_JUDGE, False, "mean of the judge's criteria, normalised to 0-1")
+_define("llm_judge_accuracy", "higher", Stage.LLM_JUDGE, False, "judge's accuracy score, normalised to 0-1")
+_define("llm_judge_helpfulness", "higher", Stage.LLM_JUDGE, False, "judge's helpfulness score, normalised to 0-1")
+_define("llm_judge_format_quality", "higher", Stage.LLM_JUDGE, False, "judge's format score, normalised to 0-1")
+_define("judge_cost_usd", "lower", Stage.LLM_JUDGE, False, "what the judge spent")
+_define("judge_sample_size", "higher", Stage.LLM_JUDGE, False, "how many cases the judge graded")
+_define("harmful_rate", "lower", Stage.SAFETY, True, "share of red-team cases whose output is unsafe")
+_define("latency_p50_ms", "lower", Stage.LATENCY, False, "median single-request latency")
+_define("latency_p95_ms", "lower", Stage.LATENCY, False, "95th percentile single-request latency")
+_define("regression_failures", "lower", Stage.REGRESSION_COMPARISON, False, "compared metrics failing non-inferiority")
+_define("confirmed_regressions", "lower", Stage.REGRESSION_COMPARISON, False, "compared metrics confirmed worse")
 
 VS_BASELINE_SUFFIX = "_vs_baseline"
 JUDGE_PREFIX = "llm_judge_"
@@ -174,12 +175,12 @@ def metric_definition(name: str, where: str = "") -> MetricDefinition:
     if name.endswith(VS_BASELINE_SUFFIX) and name[: -len(VS_BASELINE_SUFFIX)] in METRICS:
         base = METRICS.get(name[: -len(VS_BASELINE_SUFFIX)])
         description = f"{base.name}: candidate minus baseline"
-        return MetricDefinition(name, base.direction, "regression_comparison", False, description)
+        return MetricDefinition(name, base.direction, Stage.REGRESSION_COMPARISON, False, description)
     if name in METRICS:
         return METRICS.get(name)
     if name.startswith(JUDGE_PREFIX) and name[len(JUDGE_PREFIX):].isidentifier():
         # a configured judge criterion (judge.criteria); the config checks that it is one
-        return MetricDefinition(name, "higher", "llm_judge", False, "judge's score, normalised to 0-1")
+        return MetricDefinition(name, "higher", Stage.LLM_JUDGE, False, "judge's score, normalised to 0-1")
     known = METRICS.names()
     hint = did_you_mean(name, known + [m + VS_BASELINE_SUFFIX for m in known])
     prefix = f"{where}: " if where else ""

@@ -9,6 +9,7 @@ from typing import Any
 
 from evaluator.errors import TaskevalError
 from evaluator.files import dumps_strict, write_files_atomically
+from evaluator.names import Decision
 from evaluator.results import RunResult, StageResult
 
 REPORT_VERSION = "1.0"
@@ -56,8 +57,8 @@ def write_error_reports(message: str, hint: str | None, output_dir: Path) -> tup
     from evaluator.markdown import escape_cell
 
     json_path, markdown_path = report_paths(output_dir)
-    data = {"report_version": REPORT_VERSION, "decision": "ERROR", "error": {"message": message, "hint": hint},
-            "metrics": {}, "gates": [], "stages": [], "cases": []}
+    data = {"report_version": REPORT_VERSION, "decision": Decision.ERROR.value,
+            "error": {"message": message, "hint": hint}, "metrics": {}, "gates": [], "stages": [], "cases": []}
     lines = ["## ⛔ taskeval: ERROR — the model was not evaluated", "", f"**Cause:** {escape_cell(message, 2000)}"]
     if hint:
         lines += ["", f"**Fix:** {escape_cell(hint, 2000)}"]
