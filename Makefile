@@ -42,4 +42,4 @@ test: dev-install lint
 
 # Replays the Action image's Python install without Docker and runs the shipped model with it (docs/action.md, "The image").
 image-check: $(BIN)/python
-	$(BIN)/python docker/replay_install.py
+	$(BIN)/python docker/replay_install.py $(if $(TORCH_INDEX),--torch-index $(TORCH_INDEX),)

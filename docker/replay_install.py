@@ -12,6 +12,7 @@ peft, accelerate, bitsandbytes — and runs the shipped model on a few cases. Ex
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -57,6 +58,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--torch", help="torch requirement to stand in for the image's CUDA build "
                                         "(default: the pinned version, CPU build)")
+    parser.add_argument("--torch-index", default=os.environ.get("TORCH_INDEX") or None,
+                        help="index to take torch from (e.g. https://download.pytorch.org/whl/cpu; default: "
+                             "$TORCH_INDEX, else pip's own)")
     args = parser.parse_args()
     pins = read_pins()
     torch = args.torch or f"torch=={pins['torch'].split('+')[0]}"
@@ -65,7 +69,8 @@ def main() -> int:
         python = str(Path(folder) / "bin" / "python")
         pinned = Path(folder) / "pins.txt"
         pinned.write_text("".join(f"{name}=={version}\n" for name, version in pins.items() if name != "torch"))
-        run([python, "-m", "pip", "install", "--quiet", torch])
+        run([python, "-m", "pip", "install", "--quiet", torch,
+             *(["--index-url", args.torch_index] if args.torch_index else [])])
         run([python, "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(pinned)])
         run([python, "-m", "pip", "check"])
         run([python, "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)])
