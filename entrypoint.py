@@ -262,7 +262,7 @@ def fail_with_error(env: Mapping[str, str], error: Exception, output_dir: Path |
     """Whatever failed, the job reports ERROR: `::error::` with cause and fix, the step summary, the outputs, and no
     file left claiming another decision. Each of these is tried on its own, so one broken sink cannot hide the
     others."""
-    from evaluator.markdown import escape_cell
+    from evaluator.markdown_text import escape_cell
     from evaluator.report import clear_reports, write_error_reports
 
     if isinstance(error, TaskevalError):
@@ -333,7 +333,7 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path) -> int:
 def finish(env: Mapping[str, str], inputs: Inputs, outcome: Outcome, warnings: list[str], written: list[Path],
            workspace: Path) -> None:
     """The step summary (a summary that cannot be written is a warning), the outputs, files handed back."""
-    from evaluator.markdown import escape_cell
+    from evaluator.markdown_text import escape_cell
 
     try:
         append_summary(env, outcome.markdown_path.read_text(encoding="utf-8"))
