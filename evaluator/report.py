@@ -54,7 +54,7 @@ def _comparison(result: RunResult) -> dict[str, Any]:
 def write_error_reports(message: str, hint: str | None, output_dir: Path) -> tuple[Path, Path]:
     """report.json and report.md for a run that could not be evaluated (decision ERROR), so the error reaches the
     pull request like any verdict."""
-    from evaluator.markdown import escape_cell
+    from evaluator.markdown_text import escape_cell
 
     json_path, markdown_path = report_paths(output_dir)
     data = {"report_version": REPORT_VERSION, "decision": Decision.ERROR.value,
