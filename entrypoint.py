@@ -236,8 +236,8 @@ def report_failed_gates(outcome: Outcome, config_path: str) -> None:
         if gate.get("gate_type") != "blocking":
             continue
         name = str(gate.get("name"))
-        place = f" file={config_path},line={lines[name]}" if name in lines else ""
-        command(f"error{place}", f"gate {name}: {gate.get('explanation', '')}")
+        place = {"file": config_path, "line": lines[name]} if name in lines else {}
+        command("error", f"gate {name}: {gate.get('explanation', '')}", place)
 
 
 def post(inputs: Inputs, github: Any, context: Any, outcome: Outcome, pr_number: int | None, warn: Warn) -> None:

@@ -24,9 +24,15 @@ def _escaped(data: str) -> str:
     return data.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def command(name: str, message: str) -> None:
-    """A workflow command (`::error::`, `::warning::`, ...), with its data escaped and secrets redacted."""
-    print(f"::{name}::{_escaped(redact(message))}", flush=True)
+def _escaped_property(value: str) -> str:
+    return _escaped(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, properties: Mapping[str, object] | None = None) -> None:
+    """A workflow command (`::error file=…,line=…::…`, `::warning::`, ...), with its data and its properties
+    escaped as the runner requires, and secrets redacted."""
+    given = ",".join(f"{key}={_escaped_property(redact(str(value)))}" for key, value in (properties or {}).items())
+    print(f"::{name}{' ' + given if given else ''}::{_escaped(redact(message))}", flush=True)
 
 
 def mask(secret: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from evaluator.benchmark import case_key
 from evaluator.errors import TaskevalError, did_you_mean
-from evaluator.files import dumps_strict, read_text, strict_json, write_atomically
+from evaluator.files import dumps_strict, read_text, strict_json
 from evaluator.metrics import JUDGE_PREFIX, METRICS, MetricValue, judge_metric
 from evaluator.results import RunResult
 
@@ -208,6 +208,3 @@ def _judge_json(result: RunResult) -> dict[str, Any]:
 def baseline_text(result: RunResult) -> str:
     return dumps_strict(baseline_json(result), indent=1) + "\n"
 
-
-def write_baseline(result: RunResult, path: Path) -> None:
-    write_atomically(path, baseline_text(result))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from evaluator import __version__
 from evaluator.errors import TaskevalError
 from evaluator.gates import DEPLOY
-from evaluator.names import GateType
+from evaluator.names import GateType, Status
 from evaluator.redaction import redact
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     for stage in result.stages:
-        if stage.status in ("skipped", "error") and stage.errors:
+        if stage.status in (Status.SKIPPED, Status.ERROR) and stage.errors:
             lines.append(f"  {stage.status} {stage.name}: {stage.errors[0]}")
     lines.append(f"reports: {json_path}  {markdown_path}")
     print(redact("\n".join(lines)))

@@ -23,7 +23,6 @@ from evaluator.results import ERRORED, SKIPPED, RunResult
 from evaluator.safety import SafetyDetails
 from evaluator.scoring import CaseResult, failing_by_action
 
-__all__ = ["MAX_CHARACTERS", "code", "escape_cell", "render_markdown"]
 REGRESSION_COUNTS = ("regression_failures", "confirmed_regressions")
 
 MAX_CHARACTERS = 60_000

@@ -18,6 +18,7 @@ from evaluator.stats import (
     min_detectable_drop_paired,
     min_detectable_drop_unpaired,
     newcombe_hybrid_interval,
+    padded_spread,
     sign_test_worse,
     tango_interval,
     two_proportion_z_worse,
@@ -104,7 +105,7 @@ def _paired_binary(metric: str, current: Sequence[bool], baseline: Sequence[bool
     low, high = tango_interval(table, 1 - 2 * alpha)
     n = table.n
     return MetricTest(metric, sum(baseline) / n, sum(current) / n, table.delta, low, high, mcnemar_midp_worse(table),
-                 True, n, table.b, table.c, min_detectable_drop_paired(table, alpha), METHOD_PAIRED_BINARY)
+                      True, n, table.b, table.c, min_detectable_drop_paired(table, alpha), METHOD_PAIRED_BINARY)
 
 
 NUMERIC_RANGE = 1.0
@@ -115,13 +116,11 @@ def _paired_numeric(metric: str, current: Sequence[float], baseline: Sequence[fl
     sign = orientation(metric)
     good_now, good_before = [sign * v for v in current], [sign * v for v in baseline]
     delta, low, high = mean_difference_interval(good_before, good_now, 1 - 2 * alpha, worst=-NUMERIC_RANGE)
-    padded = [a - b for a, b in zip(good_now, good_before)] + [-NUMERIC_RANGE]
-    mean = sum(padded) / len(padded)
-    sd = math.sqrt(sum((d - mean) ** 2 for d in padded) / (len(padded) - 1))
+    _, sd = padded_spread([a - b for a, b in zip(good_now, good_before)], -NUMERIC_RANGE)
     return MetricTest(metric, sum(baseline) / len(baseline), sum(current) / len(current), delta, low, high,
-                 sign_test_worse(good_before, good_now), True, len(current),
-                 min_detectable_drop=min_detectable_drop_mean(sd, len(current), alpha, worst=NUMERIC_RANGE),
-                 method=METHOD_PAIRED_NUMERIC, p_secondary=wilcoxon_pratt_worse(good_before, good_now))
+                      sign_test_worse(good_before, good_now), True, len(current),
+                      min_detectable_drop=min_detectable_drop_mean(sd, len(current), alpha, worst=NUMERIC_RANGE),
+                      method=METHOD_PAIRED_NUMERIC, p_secondary=wilcoxon_pratt_worse(good_before, good_now))
 
 
 def paired_test(metric: str, current: Sequence[bool | float], baseline: Sequence[bool | float], alpha: float
@@ -141,8 +140,8 @@ def unpaired_rate(metric: str, current: MetricValue, baseline: MetricValue, alph
     low, high = newcombe_hybrid_interval(good_now, n_now, good_before, n_before, 1 - 2 * alpha)
     p_now, p_before = good_now / n_now, good_before / n_before
     return MetricTest(metric, baseline.value, current.value, p_now - p_before, low, high,
-                 two_proportion_z_worse(good_now, n_now, good_before, n_before), False, n_now,
-                 min_detectable_drop=min_detectable_drop_unpaired(p_before, n_now, n_before, alpha))
+                      two_proportion_z_worse(good_now, n_now, good_before, n_before), False, n_now,
+                      min_detectable_drop=min_detectable_drop_unpaired(p_before, n_now, n_before, alpha))
 
 
 def points(value: float) -> str:

@@ -227,11 +227,17 @@ def mean_difference_interval(baseline: list[float], candidate: list[float], conf
     n = len(differences)
     if n == 0:
         return 0.0, worst, -worst
-    padded = [*differences, worst]
-    mean = sum(padded) / (n + 1)
-    sd = math.sqrt(sum((d - mean) ** 2 for d in padded) / n)
+    mean, sd = padded_spread(differences, worst)
     half = float(t.ppf(0.5 + confidence / 2, n)) * sd / math.sqrt(n + 1)
     return sum(differences) / n, mean - half, mean + half
+
+
+def padded_spread(differences: list[float], worst: float) -> tuple[float, float]:
+    """Mean and standard deviation of the differences with the one extra worst-case difference added (the sample
+    `mean_difference_interval` and `min_detectable_drop_mean` work on)."""
+    padded = [*differences, worst]
+    mean = sum(padded) / len(padded)
+    return mean, math.sqrt(sum((d - mean) ** 2 for d in padded) / (len(padded) - 1))
 
 
 def min_detectable_drop_mean(sd: float, n: int, alpha: float, power: float = 0.8, worst: float = 1.0) -> float:

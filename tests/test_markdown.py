@@ -2,7 +2,8 @@ from pathlib import Path
 
 from evaluator.config import GateConfig
 from evaluator.gates import evaluate_gate
-from evaluator.markdown import MAX_CHARACTERS, code, escape_cell, render_markdown
+from evaluator.markdown import MAX_CHARACTERS, render_markdown
+from evaluator.markdown_text import code, escape_cell
 from evaluator.results import RunResult
 from evaluator.scoring import aggregate_checks
 from tests.helpers import scored
