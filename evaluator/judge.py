@@ -19,14 +19,15 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from tqdm import tqdm
 
 from evaluator.benchmark import sha256_hex
 from evaluator.config import JudgeConfig
+from evaluator.errors import TaskevalError
 from evaluator.files import write_atomically
-from evaluator.judge_client import PROMPT_VERSION, Judge, Verdict, estimate_tokens
+from evaluator.judge_client import PROMPT_VERSION, BatchJudge, Judge, Verdict, estimate_tokens
 from evaluator.metrics import MetricValue, judge_metric
 from evaluator.names import Stage
 from evaluator.openai_calls import describe
@@ -218,7 +219,7 @@ def _judge_one(judge: Judge, settings: JudgeConfig, budget: Budget, cache: Verdi
     return outcome
 
 
-def _judge_in_process(judge: Any, cache: VerdictCache, pending: list[_Outcome]) -> None:
+def _judge_in_process(judge: BatchJudge, cache: VerdictCache, pending: list[_Outcome]) -> None:
     """A local judge grades every pending case in its own batches; a failure leaves them unscored, with the cause."""
     if not pending:
         return
@@ -311,9 +312,14 @@ def run_judge(
     budget = Budget(settings.budget_usd)
     pending = [o for o in outcomes if not o.cached]
     if pending:  # a warm cache needs no judge (nor a local judge's model loaded)
-        judge: Judge = JUDGE_PROVIDERS.get(settings.provider, "judge.provider")(settings, api_key)
+        try:
+            judge: Judge = JUDGE_PROVIDERS.get(settings.provider, "judge.provider")(settings, api_key)
+        except TaskevalError as error:  # a judge that cannot start (a local model that does not load) is the
+            # judge stage's error; the automated metrics already measured stay intact
+            return JudgeRun(StageResult(STAGE, ERRORED, time.perf_counter() - started,
+                                        errors=(f"the judge could not start: {redact(error.message)}",)))
         if getattr(judge, "in_process", False):
-            _judge_in_process(judge, cache, pending)
+            _judge_in_process(cast(BatchJudge, judge), cache, pending)
             pending = []
         with ThreadPoolExecutor(max_workers=settings.concurrency) as pool, \
                 tqdm(total=len(pending), desc="judge", unit="case", disable=not progress, mininterval=1.0) as bar:

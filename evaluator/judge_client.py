@@ -122,6 +122,14 @@ class Judge(Protocol):
     def judge(self, messages: list[dict[str, str]]) -> Verdict: ...
 
 
+class BatchJudge(Judge, Protocol):
+    """A judge that runs in-process and grades many requests at once (`in_process` is True)."""
+
+    in_process: bool
+
+    def judge_many(self, batch: Sequence[list[dict[str, str]]]) -> list[Verdict]: ...
+
+
 RESPONSE_FORMATS = ("json_schema", "json_object", "plain")
 """What the judge asks for, best first: a JSON-schema response format, then JSON mode, then a plain prompt (the
 verdict parser binds to the last verdict object either way)."""

@@ -299,3 +299,11 @@ def test_a_local_judge_needs_a_model_on_this_machine(tmp_path: Path) -> None:
     config.write_text("judge: {provider: huggingface, model: gpt-4o-mini}\n")
     with pytest.raises(TaskevalError, match="not a local model folder or .gguf file"):
         load_config(config)
+
+
+def test_a_local_judge_that_does_not_load_is_the_stage_error_not_the_run(tmp_path: Path) -> None:
+    (tmp_path / "not-a-model").mkdir()
+    settings = JudgeConfig(provider="huggingface", model=str(tmp_path / "not-a-model"))
+    run = run_judge(shipped_results()[:20], settings, seed=0, cache_dir=None)
+    assert run.stage.status == "error" and "could not start" in run.stage.errors[0]
+    assert "no config.json" in run.stage.errors[0] and run.scores == {}
