@@ -77,6 +77,8 @@ class ComparisonDetails(Details):
     warnings: tuple[str, ...]
     not_compared: tuple[str, ...]
     """Metrics named for comparison that could not be compared, with the reason (they leave the counts unmeasured)."""
+    unpaired_ids: tuple[str, ...] = ()
+    """Cases of this run that match no baseline case (new or changed): production's outcome on them is unknown."""
 
 
 def per_case_values(cases: Sequence[CaseResult], judge_scores: Mapping[str, Mapping[str, float]]
@@ -149,11 +151,13 @@ def _per_action_baseline(cases: Sequence[CaseResult], baseline: Baseline, matche
     return {action: ActionRate(len(v), sum(v) / len(v)) for action, v in groups.items()}
 
 
-def _flipped(cases: Sequence[CaseResult], baseline: Baseline, broke: bool) -> tuple[FlippedCase, ...]:
+def _flipped(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str], broke: bool
+             ) -> tuple[FlippedCase, ...]:
+    """The paired cases whose `accuracy` changed: broke (right before, wrong now) or fixed."""
     if baseline.cases is None:
         return ()
     rows = []
-    for case in cases:
+    for case in (c for c in cases if c.id in matched):
         before = baseline.cases.get(case.id, {}).get("accuracy")
         now = case.checks.get("accuracy")
         if isinstance(before, bool) and isinstance(now, bool) and before != now and before is broke:
@@ -197,8 +201,8 @@ def run_comparison(
     details = ComparisonDetails(
         BaselineSource(baseline.source, baseline.commit, baseline.created_at), bool(matched), len(matched),
         settings.alpha, tuple(results), _per_action_baseline(cases, baseline, matched),
-        _flipped(cases, baseline, broke=True), _flipped(cases, baseline, broke=False), tuple(warnings),
-        tuple(not_compared))
+        _flipped(cases, baseline, matched, broke=True), _flipped(cases, baseline, matched, broke=False),
+        tuple(warnings), tuple(not_compared), tuple(c.id for c in cases if c.id not in matched))
     status = ERRORED if not_compared else (PASSED if failures == 0 else FAILED)
     return StageResult(STAGE, status, time.perf_counter() - started, table, errors=tuple(not_compared),
                        details=details)

@@ -12,7 +12,7 @@ from evaluator.comparison import ActionRate, ComparisonDetails
 from evaluator.gates import format_value
 from evaluator.markdown_text import code, escape_cell, signed_points
 from evaluator.results import RunResult
-from evaluator.scoring import CaseResult, GroupStats
+from evaluator.scoring import GroupStats
 
 CHART_LABEL = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -25,25 +25,24 @@ def failing_cases(result: RunResult, limit: int) -> list[str]:
         return []
     comparison = result.details(ComparisonDetails)
     broken = {c.id for c in comparison.flipped_cases} if comparison else set()
+    unknown = set(comparison.unpaired_ids) if comparison else set()
     has_baseline = comparison is not None
     failing.sort(key=lambda c: (c.id not in broken, c.checks.get("json_valid_rate") is True,
                                 c.checks.get("action_accuracy") is True, float(c.checks.get("field_accuracy", 0.0))))
     title = f"Failing cases ({len(failing)})"
     if has_baseline:
-        title += f" — {len(broken)} broke (right in production), the others failed in production too"
+        title += f" — {len(broken)} broke (right in production)"
     header = "| id | request | what differs |" + (" production |" if has_baseline else "")
     rule = "|---|---|---|" + ("---|" if has_baseline else "")
     lines = [f"<details><summary>{title}</summary>", "", header, rule]
     for case in failing[:limit]:
-        row = f"| {code(case.id, 40)} | {escape_cell(case.input)} | {escape_cell(_difference(case), 240)} |"
-        lines.append(row + (f" {'✅ right' if case.id in broken else '❌ wrong'} |" if has_baseline else ""))
+        difference = field_differences(case.expected, case.output)
+        row = f"| {code(case.id, 40)} | {escape_cell(case.input)} | {escape_cell(difference, 240)} |"
+        production = "✅ right" if case.id in broken else ("— not paired" if case.id in unknown else "❌ wrong")
+        lines.append(row + (f" {production} |" if has_baseline else ""))
     if len(failing) > limit:
         lines.append(f"| … | {len(failing) - limit} more in report.json | |" + (" |" if has_baseline else ""))
     return [*lines, "", "</details>", ""]
-
-
-def _difference(case: CaseResult) -> str:
-    return field_differences(case.expected, case.output)
 
 
 def per_action(result: RunResult) -> list[str]:

@@ -197,3 +197,16 @@ def test_every_comparison_entry_names_its_method() -> None:
     assert rows["accuracy"]["method"].startswith("paired: Tango score interval")
     flat = Baseline("flat.json", {"accuracy": MetricValue("accuracy", 0.9, 500)}, None)
     assert compare(run_of(now), flat, metrics=["accuracy"])["rows"]["accuracy"]["method"].startswith("unpaired")
+
+
+def test_a_changed_case_is_neither_paired_nor_counted_as_broken() -> None:
+    from evaluator.benchmark import case_key
+
+    before = run_of([True] * 100)
+    keyed = baseline_of(before, case_keys={c.id: case_key(c.input, c.expected) for c in before})
+    new_gold = '{"action":"get_task","task_id":9}'
+    changed = [replace(c, expected=new_gold, checks={**c.checks, "accuracy": False}) if i < 3 else c
+               for i, c in enumerate(before)]
+    details = compare(changed, keyed, metrics=["accuracy"])
+    assert details["paired_cases"] == 97 and list(details["unpaired_ids"]) == ["case-0", "case-1", "case-2"]
+    assert not details["flipped_cases"]  # wrong now against a new gold output: not a regression of the model
