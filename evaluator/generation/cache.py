@@ -25,6 +25,8 @@ class OutputCache:
         self._entries: dict[str, Generation] = {}
         self.warning: str | None = None
         """Set when the cache could not be written and was turned off."""
+        self._torn = False
+        """The file ends inside a line (a run killed mid-write): the next append starts a fresh line."""
         if self.path.exists():
             self._load()
 
@@ -34,6 +36,7 @@ class OutputCache:
             text = self.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return  # an unreadable cache is an empty one
+        self._torn = bool(text) and not text.endswith("\n")
         for line in text.splitlines():
             try:
                 row = json.loads(line)
@@ -63,15 +66,9 @@ class OutputCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as handle:
-                if handle.tell() > 0 and not self._ends_with_newline():
-                    handle.write("\n")  # after a torn last line (a killed run), start a fresh one
-                handle.write("".join(lines))
+                handle.write(("\n" if self._torn else "") + "".join(lines))
+            self._torn = False
         except OSError as error:
             self.warning = (f"the output cache {self.path} cannot be written ({error.strerror}); this run goes on "
                             "without caching")
             print(f"taskeval: warning: {self.warning}", file=sys.stderr)
-
-    def _ends_with_newline(self) -> bool:
-        with self.path.open("rb") as handle:
-            handle.seek(-1, 2)
-            return handle.read(1) == b"\n"
