@@ -178,7 +178,7 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path, warn: 
     from evaluator.baseline import baseline_text
     from evaluator.files import check_writable_dir
     from evaluator.pipeline import RunOptions, run
-    from evaluator.report import report_json, write_error_reports, write_reports
+    from evaluator.report import write_error_reports, write_reports
 
     check_writable_dir(output_dir, "output folder (input 'output-dir')")
     try:
@@ -203,7 +203,8 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path, warn: 
     new_baseline = output_dir / inputs.baseline_asset
     update = github is not None and should_update_baseline(inputs, context, result.decision)
     paths = write_reports(result, output_dir, {new_baseline: baseline_text(result)} if update else {})
-    return outcome_from_report(report_json(result), *paths), result, (new_baseline if update else None)
+    summary = {"decision": result.decision, "gates": [gate.to_json() for gate in result.gates]}
+    return outcome_from_report(summary, *paths), result, (new_baseline if update else None)
 
 
 def should_update_baseline(inputs: Inputs, context: Any, decision: str) -> bool:
@@ -214,11 +215,15 @@ def should_update_baseline(inputs: Inputs, context: Any, decision: str) -> bool:
     return context.event_name in ("push", "workflow_dispatch") and context.on_default_branch
 
 
-def gate_annotations(outcome: Outcome, config_path: str) -> list[dict[str, Any]]:
-    """One annotation per failed gate, on the gate's own line of the config (line 1 when it is a default gate)."""
+def config_gate_lines(config_path: str) -> dict[str, int]:
+    """Gate name → its line in the config, read once for the log's errors and the check run's annotations."""
     from evaluator.yaml_lines import gate_lines
 
-    lines = gate_lines(Path(config_path)) if config_path else {}
+    return gate_lines(Path(config_path)) if config_path else {}
+
+
+def gate_annotations(outcome: Outcome, config_path: str, lines: Mapping[str, int]) -> list[dict[str, Any]]:
+    """One annotation per failed gate, on the gate's own line of the config (line 1 when it is a default gate)."""
     level = {"blocking": "failure", "warning": "warning"}
     return [{"path": config_path or ".github", "start_line": lines.get(str(g.get("name")), 1),
              "end_line": lines.get(str(g.get("name")), 1),
@@ -227,11 +232,8 @@ def gate_annotations(outcome: Outcome, config_path: str) -> list[dict[str, Any]]
             for g in outcome.failed_gates]
 
 
-def report_failed_gates(outcome: Outcome, config_path: str) -> None:
+def report_failed_gates(outcome: Outcome, config_path: str, lines: Mapping[str, int]) -> None:
     """One `::error::` per failed blocking gate in the job log, on the gate's line of the config."""
-    from evaluator.yaml_lines import gate_lines
-
-    lines = gate_lines(Path(config_path)) if config_path else {}
     for gate in outcome.failed_gates:
         if gate.get("gate_type") != "blocking":
             continue
@@ -240,7 +242,8 @@ def report_failed_gates(outcome: Outcome, config_path: str) -> None:
         command("error", f"gate {name}: {gate.get('explanation', '')}", place)
 
 
-def post(inputs: Inputs, github: Any, context: Any, outcome: Outcome, pr_number: int | None, warn: Warn) -> None:
+def post(inputs: Inputs, github: Any, context: Any, outcome: Outcome, pr_number: int | None, warn: Warn,
+         lines: Mapping[str, int]) -> None:
     """The sticky comment and the check run; each failure is a warning, never a different decision."""
     body = outcome.markdown_path.read_text(encoding="utf-8")
     if inputs.comment and pr_number is not None:
@@ -252,7 +255,8 @@ def post(inputs: Inputs, github: Any, context: Any, outcome: Outcome, pr_number:
         try:
             head = github.pull_head_sha(pr_number) if inputs.mode == "publish" and pr_number else context.head_sha
             url = github.create_check_run(inputs.check_name, head, conclusion(outcome, inputs.fail_on),
-                                          outcome.summary[:255], body, gate_annotations(outcome, inputs.config))
+                                          outcome.summary[:255], body,
+                                          gate_annotations(outcome, inputs.config, lines))
             print(f"check run: {url}")
         except Exception as error:
             warn(error, "create the check run")
@@ -308,6 +312,7 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path) -> int:
         command("warning", "no github-token (or GITHUB_REPOSITORY): no comment, check run, baseline download or "
                            "publication; pass `github-token: ${{ github.token }}` (the default)")
     cache_dir = Path(".taskeval-cache")
+    lines = config_gate_lines(inputs.config)
     if inputs.mode == "publish":
         outcome = read_report(output_dir)
         pr_number = int(inputs.pr_number) if inputs.pr_number else context.pr_number
@@ -315,7 +320,7 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path) -> int:
         command("group", "taskeval run")
         outcome, result, new_baseline = evaluate(inputs, github, context, output_dir, warn)
         print("::endgroup::", flush=True)
-        report_failed_gates(outcome, inputs.config)
+        report_failed_gates(outcome, inputs.config, lines)
         pr_number = context.pr_number
         cache_dir = Path(result.config["generation"]["cache_dir"]) if result is not None else cache_dir
         if new_baseline is not None and github is not None:
@@ -325,7 +330,7 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path) -> int:
             except Exception as error:  # GitHub problems never change the decision
                 warn(error, "publish the new baseline (the old one is kept)")
     if inputs.mode != "evaluate" and github is not None:
-        post(inputs, github, context, outcome, pr_number, warn)
+        post(inputs, github, context, outcome, pr_number, warn, lines)
     finish(env, inputs, outcome, warnings, [output_dir, cache_dir], workspace)
     return 1 if job_fails(outcome.decision, outcome.warnings, inputs.fail_on) else 0
 
