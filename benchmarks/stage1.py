@@ -1,6 +1,7 @@
 """Stage-1 speed: the naive loop, the bare engine, taskeval cold and warm, and (where it installs) a peer.
 
     python benchmarks/stage1.py                       # the shipped candidate on the 500-case benchmark
+    python benchmarks/stage1.py --model tests/models/tiny-v2 --config tests/models/tiny-config.yaml   # a tiny model
     python benchmarks/stage1.py --peer-venv /tmp/lmeval-venv   # also lm-evaluation-harness, from its own venv
 
 The peer's venv (never a dependency of taskeval): `python -m venv --system-site-packages /tmp/lmeval-venv &&
@@ -23,8 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "examples" / "models" / "task-api-v2"
@@ -33,31 +37,43 @@ CONFIG = ROOT / "examples" / "config.yaml"
 RESULTS = ROOT / "benchmarks" / "results" / "stage1.json"
 
 
-def _load(threads: int) -> tuple[Any, Any, list[Any]]:
+@dataclass(frozen=True)
+class Setup:
+    model: Path
+    config: Path
+    threads: int
+    cache_dir: str
+
+
+def _load(setup: Setup) -> tuple[Any, Any, list[Any], list[str], int]:
+    """The model and tokenizer as taskeval loads them (the LoRA adapter on its base), the cases, their prompts (the
+    chat template with the config's system prompt) and max_new_tokens."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from evaluator.benchmark import load_benchmark
+    from evaluator.config import load_config
+    from evaluator.generation.huggingface import HuggingFaceBackend
 
-    torch.set_num_threads(threads)
-    model = AutoModelForCausalLM.from_pretrained(str(MODEL), dtype=torch.float32).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(MODEL))
-    return model, tokenizer, load_benchmark(BENCHMARK)
+    torch.set_num_threads(setup.threads)
+    settings = load_config(setup.config).generation
+    backend = HuggingFaceBackend(setup.model, settings, "cpu")
+    cases = load_benchmark(BENCHMARK)
+    return backend.model, backend.tokenizer, cases, [backend.prompt(c) for c in cases], settings.max_new_tokens
 
 
-def measure_naive(threads: int, cache_dir: str) -> dict[str, float]:
+def measure_naive(setup: Setup) -> dict[str, float]:
     """The original design's loop: one case at a time, generate until end-of-sequence, decode, then score."""
     import torch
 
     from evaluator.generation.base import Generation
     from evaluator.scoring import score_case
 
-    model, tokenizer, cases = _load(threads)
+    model, tokenizer, cases, prompts, max_new_tokens = _load(setup)
     started, tokens = time.perf_counter(), 0
-    for case in cases:
-        encoded = tokenizer(f"{case.input}\n", return_tensors="pt", add_special_tokens=False)
+    for case, prompt in zip(cases, prompts):
+        encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         with torch.inference_mode():
-            out = model.generate(**encoded, do_sample=False, max_new_tokens=128,
+            out = model.generate(**encoded, do_sample=False, max_new_tokens=max_new_tokens,
                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
         new = out[0, encoded["input_ids"].shape[1]:]
         tokens += int(new.shape[0])
@@ -65,22 +81,23 @@ def measure_naive(threads: int, cache_dir: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - started, "tokens": tokens, "cases": len(cases)}
 
 
-def measure_bare(threads: int, cache_dir: str) -> dict[str, float]:
+def measure_bare(setup: Setup) -> dict[str, float]:
     """The bare engine: batched greedy generate on the length-sorted prompts with the same stopping rule and batch
     size as taskeval; no scoring, no cache, no bookkeeping."""
     import torch
 
     from evaluator.generation.huggingface import CPU_BATCH_SIZE, JsonStoppingCriteria
 
-    model, tokenizer, cases = _load(threads)
-    prompts = sorted((f"{c.input}\n" for c in cases), key=lambda p: len(tokenizer.encode(p)))
+    model, tokenizer, cases, prompts, max_new_tokens = _load(setup)
+    prompts = sorted(prompts, key=lambda p: len(tokenizer.encode(p)))
     table = [tokenizer.decode([i]) for i in range(len(tokenizer))]
     started, tokens = time.perf_counter(), 0
     for start in range(0, len(prompts), CPU_BATCH_SIZE):
         batch = prompts[start:start + CPU_BATCH_SIZE]
         encoded = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.inference_mode():
-            out = model.generate(**encoded, do_sample=False, max_new_tokens=128, pad_token_id=tokenizer.pad_token_id,
+            out = model.generate(**encoded, do_sample=False, max_new_tokens=max_new_tokens,
+                                 pad_token_id=tokenizer.pad_token_id,
                                  eos_token_id=tokenizer.eos_token_id,
                                  stopping_criteria=[JsonStoppingCriteria(table, len(batch))])
         generated = out[:, encoded["input_ids"].shape[1]:]
@@ -88,7 +105,7 @@ def measure_bare(threads: int, cache_dir: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - started, "tokens": tokens, "cases": len(cases)}
 
 
-def _stage1(threads: int, cache_dir: str) -> dict[str, float]:
+def _stage1(setup: Setup) -> dict[str, float]:
     import torch
 
     from evaluator.automated_metrics import run_automated_metrics, schema_validator
@@ -97,12 +114,12 @@ def _stage1(threads: int, cache_dir: str) -> dict[str, float]:
     from evaluator.generation.cache import OutputCache
     from evaluator.generation.huggingface import HuggingFaceBackend
 
-    torch.set_num_threads(threads)
-    config = load_config(CONFIG)
+    torch.set_num_threads(setup.threads)
+    config = load_config(setup.config)
     cases = load_benchmark(BENCHMARK)
-    backend = HuggingFaceBackend(MODEL, config.generation, "cpu")
+    backend = HuggingFaceBackend(setup.model, config.generation, "cpu")
     started = time.perf_counter()
-    cache = OutputCache(Path(cache_dir), backend.cache_key())
+    cache = OutputCache(Path(setup.cache_dir), backend.cache_key())
     validator, no_schema = schema_validator(config.metrics.schema, config.source)
     stage, results = run_automated_metrics(cases, backend, config, validator, no_schema, cache, progress=False)
     tokens = sum(r.completion_tokens or 0 for r in results)
@@ -110,30 +127,31 @@ def _stage1(threads: int, cache_dir: str) -> dict[str, float]:
             "cached": stage.details["cached_outputs"]}
 
 
-def measure_cold(threads: int, cache_dir: str) -> dict[str, float]:
+def measure_cold(setup: Setup) -> dict[str, float]:
     """taskeval's stage 1 with an empty cache: generation, cache writes, scoring, metrics, breakdowns."""
-    shutil.rmtree(cache_dir, ignore_errors=True)
-    return _stage1(threads, cache_dir)
+    shutil.rmtree(setup.cache_dir, ignore_errors=True)
+    return _stage1(setup)
 
 
-def measure_warm(threads: int, cache_dir: str) -> dict[str, float]:
+def measure_warm(setup: Setup) -> dict[str, float]:
     """taskeval's stage 1 again on the cache the cold run left (model loaded, as in a real re-run)."""
-    return _stage1(threads, cache_dir)
+    return _stage1(setup)
 
 
 MEASUREMENTS = {"naive": measure_naive, "bare": measure_bare, "cold": measure_cold, "warm": measure_warm}
 
 
-def child(name: str, threads: int, cache_dir: str) -> None:
-    result = MEASUREMENTS[name](threads, cache_dir)
+def child(name: str, setup: Setup) -> None:
+    result = MEASUREMENTS[name](setup)
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 
-def run_child(name: str, threads: int, cache_dir: str) -> dict[str, float]:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, __file__, "--child", name, "--threads", str(threads), "--cache-dir",
-                           cache_dir], capture_output=True, text=True, env=env, check=True)
+def run_child(name: str, setup: Setup) -> dict[str, float]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(setup.threads), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, __file__, "--child", name, "--threads", str(setup.threads), "--cache-dir",
+                           setup.cache_dir, "--model", str(setup.model), "--config", str(setup.config)],
+                          capture_output=True, text=True, env=env, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -164,21 +182,30 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--peer-venv", type=Path, help="a virtual environment with lm-eval[hf] installed")
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--config", type=Path, default=CONFIG, help="the model's generation settings")
+    parser.add_argument("--measurements", default=",".join(MEASUREMENTS),
+                        help="which to run (the naive loop takes minutes with the shipped model)")
+    parser.add_argument("--peer-venv", type=Path, help="a virtual environment with lm-eval[hf] installed (its task "
+                                                       "uses the bare prompt of the tiny test models)")
     parser.add_argument("--child", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.threads, args.cache_dir)
+        child(args.child, Setup(args.model, args.config, args.threads, args.cache_dir))
         return
     cache_dir = tempfile.mkdtemp(prefix="taskeval-bench-")
-    rows = {name: run_child(name, args.threads, cache_dir) for name in MEASUREMENTS}
+    setup = Setup(args.model, args.config, args.threads, cache_dir)
+    rows = {name: run_child(name, setup) for name in args.measurements.split(",")}
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "config.yaml"
-        config.write_text(CONFIG.read_text() + f"generation:\n  cache_dir: {scratch}/cache\n"
-                          "safety:\n  suite: null\nlatency:\n  samples: 1\nquality_gates: []\n")
-        taskeval_cmd = [sys.executable, "-m", "evaluator", "run", "--model", str(MODEL), "--benchmark",
+        settings = yaml.safe_load(args.config.read_text())
+        settings.setdefault("generation", {})["cache_dir"] = f"{scratch}/cache"
+        settings.update({"safety": {"suite": None}, "latency": {"samples": 1}, "quality_gates": [
+            {"name": "format", "metric": "json_valid_rate", "threshold": 0, "comparison": ">="}]})
+        config.write_text(yaml.safe_dump(settings))
+        taskeval_cmd = [sys.executable, "-m", "evaluator", "run", "--model", str(args.model), "--benchmark",
                         str(BENCHMARK), "--config", str(config), "--output-dir", f"{scratch}/out", "--quiet",
                         "--no-cache"]
         seconds, _ = whole_process(taskeval_cmd, env)
@@ -186,17 +213,14 @@ def main() -> None:
         if args.peer_venv:
             task_dir = peer_task(Path(scratch))
             peer_cmd = [str(args.peer_venv / "bin" / "lm_eval"), "run", "--model", "hf", "--model_args",
-                        f"pretrained={MODEL},dtype=float32", "--tasks", "taskeval_bench", "--include_path",
+                        f"pretrained={args.model},dtype=float32", "--tasks", "taskeval_bench", "--include_path",
                         str(task_dir), "--device", "cpu", "--batch_size", str(CPU_BATCH_SIZE),
                         "--output_path", f"{scratch}/peer"]
             seconds, _ = whole_process(peer_cmd, {**env, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"})
             rows["peer_process"] = {"seconds": seconds, "cases": 500}
     shutil.rmtree(cache_dir, ignore_errors=True)
-    ratios = {
-        "naive_over_cold": rows["naive"]["seconds"] / rows["cold"]["seconds"],
-        "cold_over_bare": rows["cold"]["seconds"] / rows["bare"]["seconds"],
-        "warm_seconds": rows["warm"]["seconds"],
-    }
+    ratios = {f"{a}_over_{b}": rows[a]["seconds"] / rows[b]["seconds"]
+              for a, b in (("naive", "cold"), ("cold", "bare")) if a in rows and b in rows}
     if "peer_process" in rows:
         ratios["peer_over_taskeval_process"] = rows["peer_process"]["seconds"] / rows["taskeval_process"]["seconds"]
     print(f"{'measurement':<18} {'wall s':>8} {'cases/s':>9} {'gen tok/s':>10} {'peak MB':>9}")
@@ -207,7 +231,7 @@ def main() -> None:
         print(f"{name:<18} {row['seconds']:>8.2f} {speed:>9.1f} {tokens:>10} {peak:>9}")
     print("ratios: " + ", ".join(f"{k} = {v:.2f}" for k, v in ratios.items()))
     machine = {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-               "threads": args.threads}
+               "threads": args.threads, "model": str(args.model)}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"machine": machine, "rows": rows, "ratios": ratios}, indent=2) + "\n")
     print(f"written: {RESULTS.relative_to(ROOT)}")

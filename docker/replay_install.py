@@ -6,7 +6,8 @@ In a fresh virtual environment: the image's torch version (the CPU build here; `
 then exactly the packages pinned in docker/requirements.txt with no dependency resolution (`--no-deps`), then
 `pip check` (the pinned set is complete and consistent), then taskeval itself as the Dockerfile installs it. It
 imports what the image needs — transformers' AutoModelForCausalLM (which refuses a torch below transformers' floor),
-peft, accelerate, bitsandbytes — and runs the shipped model on a few cases. Exit 0 only if all of that works.
+peft, accelerate, bitsandbytes — makes the example's base model, and runs the shipped candidate (a LoRA adapter,
+through peft) on a few cases. Exit 0 only if all of that works.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def main() -> int:
         run([python, "-m", "pip", "check"])
         run([python, "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)])
         run([python, "-c", IMPORT_CHECK])
+        run([python, "examples/models/make_base.py"], cwd=ROOT)  # the shipped adapters' base model (once)
         run([python, "-m", "evaluator", "run", "--model", "examples/models/task-api-v2", "--benchmark",
              "examples/task_api/benchmark.jsonl", "--config", "examples/config.yaml", "--limit", "20", "--quiet",
              "--no-cache", "--output-dir", str(Path(folder) / "report")], cwd=ROOT)

@@ -62,14 +62,25 @@ def build_messages(request: str, expected: str, output: str, criteria: Sequence[
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def response_format(criteria: Sequence[str]) -> dict[str, Any]:
-    """The JSON-schema response format, for endpoints that support structured output."""
-    score = {"type": "integer", "minimum": 1, "maximum": 5}
-    return {"type": "json_schema", "json_schema": {"name": "verdict", "strict": True, "schema": {
-        "type": "object", "additionalProperties": False, "required": ["reasoning", "scores"],
-        "properties": {"reasoning": {"type": "string"}, "scores": {
-            "type": "object", "additionalProperties": False, "required": list(criteria),
-            "properties": {name: score for name in criteria}}}}}}
+def verdict_schema(criteria: Sequence[str]) -> dict[str, Any]:
+    """The JSON Schema of a verdict: reasoning, and an integer 1-5 for each criterion."""
+    score = {"type": "integer", "enum": [1, 2, 3, 4, 5]}  # an enum: grammar-based servers enforce it, not a range
+    return {"type": "object", "additionalProperties": False, "required": ["reasoning", "scores"],
+            "properties": {"reasoning": {"type": "string"}, "scores": {
+                "type": "object", "additionalProperties": False, "required": list(criteria),
+                "properties": {name: score for name in criteria}}}}
+
+
+def response_format(kind: str, criteria: Sequence[str]) -> dict[str, Any] | None:
+    """The `response_format` of a request in one of RESPONSE_FORMATS (None: a plain prompt)."""
+    if kind == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "verdict", "strict": True,
+                                                       "schema": verdict_schema(criteria)}}
+    if kind == "json_object_schema":  # llama.cpp's server constrains its output to the schema given this way
+        return {"type": "json_object", "schema": verdict_schema(criteria)}
+    if kind == "json_object":
+        return {"type": "json_object"}
+    return None
 
 
 def parse_verdict(text: str | None, criteria: Sequence[str]) -> tuple[dict[str, int] | None, str, str | None]:
@@ -130,8 +141,9 @@ class BatchJudge(Judge, Protocol):
     def judge_many(self, batch: Sequence[list[dict[str, str]]]) -> list[Verdict]: ...
 
 
-RESPONSE_FORMATS = ("json_schema", "json_object", "plain")
-"""What the judge asks for, best first: a JSON-schema response format, then JSON mode, then a plain prompt (the
+RESPONSE_FORMATS = ("json_schema", "json_object_schema", "json_object", "plain")
+"""What the judge asks for, best first: a JSON-schema response format (OpenAI's structured output), then JSON mode
+with the schema attached (how llama.cpp's server takes a schema), then plain JSON mode, then a plain prompt (the
 verdict parser binds to the last verdict object either way)."""
 _working_format: dict[tuple[str | None, str], int] = {}
 """Per (endpoint, model): the index of the best format that endpoint accepted, so later calls and runs in this
@@ -155,10 +167,9 @@ class OpenAIJudge:
     def _options(self, messages: list[dict[str, str]], kind: str) -> dict[str, Any]:
         options: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0,
                                    "max_tokens": self.settings.max_output_tokens}
-        if kind == "json_schema":
-            options["response_format"] = response_format(self.criteria)
-        elif kind == "json_object":
-            options["response_format"] = {"type": "json_object"}
+        chosen = response_format(kind, self.criteria)
+        if chosen is not None:
+            options["response_format"] = chosen
         return options
 
     def _create(self, messages: list[dict[str, str]]) -> Any:

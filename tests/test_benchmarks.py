@@ -18,7 +18,8 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_gpu_check_path_runs_on_the_cpu_with_a_tiny_random_model(tmp_path: Path) -> None:
     done = run_script("benchmarks/gpu_check.py", "--device", "cpu", "--size", "tiny", "--output",
-                      str(tmp_path / "gpu.json"))
+                      str(tmp_path / "gpu.json"), "--model", "tests/models/tiny-v2", "--config",
+                      "tests/models/tiny-config.yaml")
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads((tmp_path / "gpu.json").read_text())
     # on the CPU the half-precision check runs bfloat16 against the float32 reference: two precisions, compared

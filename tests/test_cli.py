@@ -11,11 +11,20 @@ from pathlib import Path
 import pytest
 
 from evaluator.cli import main
-from tests.helpers import BENCHMARK, EXAMPLES, ROOT, benchmark_rows, redteam_predictions, write_jsonl
+from tests.helpers import (
+    BENCHMARK,
+    ROOT,
+    TINY_BASELINE,
+    TINY_CONFIG,
+    TINY_MODELS,
+    benchmark_rows,
+    redteam_predictions,
+    write_jsonl,
+)
 
-CONFIG = EXAMPLES / "config.yaml"
-MODELS = EXAMPLES / "models"
-SHIPPED_BASELINE = EXAMPLES / "baselines" / "task-api-v1.json"
+CONFIG = TINY_CONFIG
+MODELS = TINY_MODELS
+SHIPPED_BASELINE = TINY_BASELINE
 
 
 @pytest.fixture(autouse=True)
@@ -138,7 +147,7 @@ def test_crash_inside_generation_leaves_no_report(tmp_path: Path, monkeypatch: p
 
     monkeypatch.setattr(HuggingFaceBackend, "_generate_batch", failing)
     out = tmp_path / "out"
-    code = main(["run", "--model", str(MODELS / "task-api-v2"), "--benchmark", str(BENCHMARK), "--limit", "40",
+    code = main(["run", "--model", str(MODELS / "tiny-v2"), "--benchmark", str(BENCHMARK), "--limit", "40",
                  "--config", str(config_with_cache(tmp_path)), "--output-dir", str(out), "--quiet"])
     assert code == 2
     assert "device lost" in capsys.readouterr().err
@@ -158,7 +167,7 @@ def hand_count(report: dict) -> dict[str, float]:
 
 def test_end_to_end_candidate_deploys_and_a_warm_cache_gives_the_same_outputs(tmp_path: Path) -> None:
     config = config_with_cache(tmp_path)
-    args = ["run", "--model", str(MODELS / "task-api-v2"), "--benchmark", str(BENCHMARK), "--config", str(config),
+    args = ["run", "--model", str(MODELS / "tiny-v2"), "--benchmark", str(BENCHMARK), "--config", str(config),
             "--baseline", str(SHIPPED_BASELINE), "--quiet"]
     assert main([*args, "--output-dir", str(tmp_path / "cold")]) == 0
     cold = json.loads((tmp_path / "cold" / "report.json").read_text())
@@ -182,7 +191,7 @@ def test_end_to_end_candidate_deploys_and_a_warm_cache_gives_the_same_outputs(tm
 
 def test_end_to_end_regressed_model_blocks_with_the_failed_gate_explained(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code = main(["run", "--model", str(MODELS / "task-api-v2-regressed"), "--benchmark", str(BENCHMARK),
+    code = main(["run", "--model", str(MODELS / "tiny-v2-regressed"), "--benchmark", str(BENCHMARK),
                  "--config", str(CONFIG), "--baseline", str(SHIPPED_BASELINE), "--output-dir", str(out), "--no-cache",
                  "--quiet"])
     assert code == 1
@@ -207,15 +216,15 @@ def test_outputs_do_not_depend_on_the_batch_size() -> None:
     from evaluator.generation.huggingface import HuggingFaceBackend
 
     cases = limit_cases(load_benchmark(BENCHMARK), 48, seed=3)
-    one = HuggingFaceBackend(MODELS / "task-api-v2", GenerationSettings(batch_size=1), "cpu").generate(cases)
-    many = HuggingFaceBackend(MODELS / "task-api-v2", GenerationSettings(batch_size=32), "cpu").generate(cases)
+    one = HuggingFaceBackend(MODELS / "tiny-v2", GenerationSettings(batch_size=1), "cpu").generate(cases)
+    many = HuggingFaceBackend(MODELS / "tiny-v2", GenerationSettings(batch_size=32), "cpu").generate(cases)
     assert [g.output for g in one] == [g.output for g in many]
     assert [g.completion_tokens for g in one] == [g.completion_tokens for g in many]
 
 
 def test_a_and_a_the_production_model_against_its_own_baseline(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code = main(["run", "--model", str(MODELS / "task-api-v1"), "--benchmark", str(BENCHMARK), "--config",
+    code = main(["run", "--model", str(MODELS / "tiny-v1"), "--benchmark", str(BENCHMARK), "--config",
                  str(CONFIG), "--baseline", str(SHIPPED_BASELINE), "--output-dir", str(out), "--no-cache", "--quiet"])
     report = json.loads((out / "report.json").read_text())
     assert code == 0

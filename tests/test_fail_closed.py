@@ -20,9 +20,9 @@ import pytest
 import entrypoint
 from evaluator.cli import main
 from evaluator.redaction import forget_secrets
-from tests.helpers import EXAMPLES, benchmark_rows, write_jsonl
+from tests.helpers import EXAMPLES, TINY_MODELS, benchmark_rows, write_jsonl
 
-MODEL = EXAMPLES / "models" / "task-api-v2"
+MODEL = TINY_MODELS / "tiny-v2"
 GATES = ("quality_gates:\n  - {name: accuracy, metric: accuracy, threshold: 0.85, comparison: '>=', "
          "gate_type: blocking}\n")
 

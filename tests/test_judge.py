@@ -18,7 +18,7 @@ from evaluator.judge import judge_sample, run_judge
 from evaluator.judge_client import PROMPT_VERSION, parse_verdict
 from evaluator.scoring import CaseResult, score_case
 from tests.fake_openai import Reply, fake_openai
-from tests.helpers import BENCHMARK, ROOT, benchmark_rows, redteam_predictions, write_jsonl
+from tests.helpers import BENCHMARK, ROOT, benchmark_rows, redteam_predictions, smollm2, write_jsonl
 
 GOOD = json.dumps({"reasoning": "matches the reference", "scores": {"accuracy": 5, "helpfulness": 4,
                                                                     "format_quality": 5}})
@@ -237,8 +237,8 @@ def test_a_later_run_judges_the_baselines_cases_whatever_its_seed(tmp_path: Path
 
 
 def test_the_judge_negotiates_its_response_format_without_spending_retries() -> None:
-    """llama.cpp's server answers a json_schema response format with HTTP 500; the judge moves to JSON mode at once,
-    remembers it for the endpoint, and never retries the rejected request."""
+    """llama.cpp's server answers a json_schema response format with HTTP 500; the judge moves to JSON mode with the
+    schema attached at once, remembers it for the endpoint, and never retries the rejected request."""
     def llama_cpp(body: dict, index: int) -> Reply:
         kind = (body.get("response_format") or {}).get("type")
         if kind == "json_schema":
@@ -248,9 +248,23 @@ def test_the_judge_negotiates_its_response_format_without_spending_retries() -> 
     with fake_openai(llama_cpp) as server:
         run = run_judge(shipped_results()[:10], settings(server.base_url, concurrency=1, max_attempts=5), seed=0,
                         cache_dir=None)
-        kinds = [(r.get("response_format") or {}).get("type") for r in server.requests]
+        formats = [r.get("response_format") or {} for r in server.requests]
     assert run.stage.details.judged == 10
-    assert kinds == ["json_schema"] + ["json_object"] * 10  # one rejection, then JSON mode for every case
+    # one rejection, then JSON mode with the verdict's schema (which llama.cpp turns into a grammar) for every case
+    assert [f.get("type") for f in formats] == ["json_schema"] + ["json_object"] * 10
+    assert all(f["schema"]["properties"]["scores"]["required"] == list(JudgeConfig().criteria)
+               for f in formats[1:])
+
+    def plain_json_mode(body: dict, index: int) -> Reply:
+        if (body.get("response_format") or {}).get("type") == "json_object" and "schema" not in body[
+                "response_format"]:
+            return Reply(content=GOOD)
+        return Reply(status=400, error_message="response_format: unexpected field")
+
+    with fake_openai(plain_json_mode) as server:
+        run = run_judge(shipped_results()[:4], settings(server.base_url, concurrency=1), seed=0, cache_dir=None)
+        assert len(server.requests) == 2 + 4  # json_schema and JSON mode with a schema refused once
+    assert run.stage.details.judged == 4
 
     def neither(body: dict, index: int) -> Reply:
         if "response_format" in body:
@@ -259,7 +273,7 @@ def test_the_judge_negotiates_its_response_format_without_spending_retries() -> 
 
     with fake_openai(neither) as server:
         run = run_judge(shipped_results()[:5], settings(server.base_url, concurrency=1), seed=0, cache_dir=None)
-        assert len(server.requests) == 2 + 5  # json_schema and json_object refused once, then plain for all
+        assert len(server.requests) == 3 + 5  # the three response formats refused once each, then plain for all
     assert run.stage.details.judged == 5
 
 
@@ -275,7 +289,6 @@ def test_a_500_that_refuses_the_request_is_not_retried() -> None:
 def test_a_local_judge_grades_in_process_with_no_api_and_no_cost(tmp_path: Path) -> None:
     """judge.provider: huggingface with a real instruct model (SmolLM2-135M as GGUF): every sampled case gets a
     verdict or an honest "unscored", nothing is sent anywhere, and it costs $0."""
-    from tests.generation.test_gguf import smollm2
 
     config = tmp_path / "judge.yaml"
     config.write_text(f"judge: {{provider: huggingface, model: '{smollm2()}', min_samples: 3, sample_rate: 0.01, "

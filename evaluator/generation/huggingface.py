@@ -8,7 +8,6 @@ runs that need no model start fast.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -18,10 +17,10 @@ from typing import Any
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
 from evaluator.generation.base import BatchCallback, Generation, Request
-from evaluator.generation.model_folder import check_gguf, check_model_dir, is_hub_id
+from evaluator.generation.model_folder import adapter_base, check_gguf, check_model_dir, is_hub_id
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
 
-CPU_BATCH_SIZE = 64  # fastest on the shipped model on 2 CPU cores (benchmarks/stage1.py; 32: 6.0 s, 64: 4.3 s)
+CPU_BATCH_SIZE = 64  # fastest on a tiny test model on 2 CPU cores (benchmarks/stage1.py; 32: 6.0 s, 64: 4.3 s)
 CUDA_FIRST_BATCH_SIZE = 256  # halved on out-of-memory until a batch fits
 SAMPLED_HASH_ABOVE = 256 * 1024 * 1024
 SAMPLE_BYTES = 4 * 1024 * 1024
@@ -50,11 +49,15 @@ def _file_digest(path: Path) -> str:
 
 
 def model_fingerprint(model_dir: Path) -> str:
-    """A digest of every file of a local model folder (names and contents)."""
+    """A digest of every file of a local model folder (names and contents); for an adapter, of its base model's too,
+    so the same adapter on another base is another model (and never reuses its cached outputs)."""
     digest = hashlib.sha256()
     for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(model_dir)).encode())
         digest.update(_file_digest(path).encode())
+    base = adapter_base(model_dir)
+    if base is not None:
+        digest.update(f"base:{'hub:' + base if is_hub_id(Path(base)) else model_fingerprint(Path(base))}".encode())
     return digest.hexdigest()
 
 
@@ -67,6 +70,19 @@ def resolve_device(requested: str) -> str:
         raise TaskevalError("--device cuda was asked for, but torch sees no CUDA device",
                             "use --device cpu or auto, or check the NVIDIA container runtime")
     return requested
+
+
+def build_prompt(tokenizer: Any, text: str, settings: GenerationSettings) -> str:
+    """The chat template when the tokenizer has one, else the configured prompt template; with the system prompt.
+    Fine-tuning scripts import this, so a model is trained on the very prompts it is evaluated with."""
+    system = settings.system_prompt
+    if getattr(tokenizer, "chat_template", None):
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
+        return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+    prompt = settings.prompt_template.replace("{input}", text)
+    if system:
+        prompt = prompt.replace("{system}", system) if "{system}" in prompt else f"{system}\n{prompt}"
+    return prompt
 
 
 class JsonStoppingCriteria:
@@ -141,13 +157,8 @@ class HuggingFaceBackend:
 
         logging.getLogger("transformers.modeling_utils").addFilter(_padding_false_alarm)
 
-        adapter_file = self.model_dir / "adapter_config.json"
-        base = str(self.model_dir)
-        if adapter_file.exists():
-            base = json.loads(adapter_file.read_text(encoding="utf-8")).get("base_model_name_or_path") or ""
-            if not base:
-                raise TaskevalError(f"{adapter_file}: no 'base_model_name_or_path'",
-                                    "name the base model the adapter was trained on")
+        adapter = None if self.gguf or self.hub_id else adapter_base(self.model_dir)
+        base = adapter or str(self.model_dir)
         options: dict[str, Any] = {
             "dtype": getattr(torch, self.dtype_name),
             "trust_remote_code": self.settings.trust_remote_code,
@@ -165,7 +176,7 @@ class HuggingFaceBackend:
             options.pop("use_safetensors")
         try:
             model: Any = AutoModelForCausalLM.from_pretrained(base, **options)
-            if adapter_file.exists():
+            if adapter is not None:
                 from peft import PeftModel
 
                 model = PeftModel.from_pretrained(model, str(self.model_dir))
@@ -207,16 +218,7 @@ class HuggingFaceBackend:
                 "prompt_template": s.prompt_template, "system_prompt": s.system_prompt, "version": 1}
 
     def prompt(self, case: Request) -> str:
-        """The chat template when the tokenizer has one, else the configured prompt template."""
-        system = self.settings.system_prompt
-        if getattr(self.tokenizer, "chat_template", None):
-            messages = ([{"role": "system", "content": system}] if system else []) + [
-                {"role": "user", "content": case.input}]
-            return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
-        text = self.settings.prompt_template.replace("{input}", case.input)
-        if system:
-            text = text.replace("{system}", system) if "{system}" in text else f"{system}\n{text}"
-        return text
+        return build_prompt(self.tokenizer, case.input, self.settings)
 
     def generate(self, cases: Sequence[Request], on_batch: BatchCallback | None = None) -> list[Generation]:
         prompts = [self.prompt(case) for case in cases]

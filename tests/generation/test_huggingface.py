@@ -12,9 +12,9 @@ from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
 from evaluator.generation.huggingface import HuggingFaceBackend, model_fingerprint
 from evaluator.generation.model_folder import check_model_dir
-from tests.helpers import EXAMPLES, make_case
+from tests.helpers import EXAMPLES, TINY_MODELS, make_case
 
-V2 = EXAMPLES / "models" / "task-api-v2"
+V2 = TINY_MODELS / "tiny-v2"
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,23 @@ def test_a_lora_adapter_loads_on_its_base(tmp_path: Path) -> None:
     (generation,) = loaded.generate([make_case({"action": "get_task", "task_id": 3}, text="show task 3")])
     assert generation.output == '{"action":"get_task","task_id":3}'  # a fresh LoRA starts as the identity
 
+    # the adapter's fingerprint covers its base: the same adapter on another base is another model (another cache)
+    other_base = tmp_path / "other-base"
+    shutil.copytree(V2, other_base)
+    (other_base / "generation_config.json").write_text(json.dumps({"max_new_tokens": 3}))
+    moved = tmp_path / "moved-adapter"
+    shutil.copytree(tmp_path / "adapter", moved)
+    assert model_fingerprint(moved) == model_fingerprint(tmp_path / "adapter")
+    (moved / "adapter_config.json").write_text(json.dumps({**saved, "base_model_name_or_path": str(other_base)}))
+    assert model_fingerprint(moved) != model_fingerprint(tmp_path / "adapter")
+
+    # a base that is not there is named, with how a relative one is read
+    missing_base = {**saved, "base_model_name_or_path": str(tmp_path / "no-base")}
+    (moved / "adapter_config.json").write_text(json.dumps(missing_base))
+    with pytest.raises(TaskevalError, match="base model of .* not found") as raised:
+        HuggingFaceBackend(moved, GenerationSettings(), "cpu")
+    assert "relative to the current folder" in str(raised.value.hint)
+
 
 def test_a_hub_id_is_tried_on_the_hub_and_fails_clearly_offline(tmp_path: Path) -> None:
     import os
@@ -104,7 +121,7 @@ def test_a_hub_id_is_tried_on_the_hub_and_fails_clearly_offline(tmp_path: Path) 
     from evaluator.generation.model_folder import is_hub_id
 
     assert is_hub_id(Path("acme/task-api-v9")) and not is_hub_id(Path("no/such/model"))
-    assert not is_hub_id(EXAMPLES / "models" / "task-api-v2")
+    assert not is_hub_id(V2)
     # in a fresh process: the hub library reads HF_HUB_OFFLINE when it is first imported
     done = subprocess.run([sys.executable, "-m", "evaluator", "run", "--model", "acme/task-api-v9", "--benchmark",
                            str(EXAMPLES / "task_api" / "benchmark.jsonl"), "--output-dir", str(tmp_path)],

@@ -1,14 +1,14 @@
-"""Train the tiny example Task API models on CPU and save checkpoints in safetensors.
+"""Train the tiny Task API models the tests use (tests/models/tiny-*) on CPU and save checkpoints in safetensors.
 
-Recipe (documented in the README):
+Recipe (documented in docs/development.md):
 1. generate the training split (examples/task_api/generate_data.py, deterministic);
 2. train a byte-level BPE tokenizer whose pre-tokenizer isolates every space, punctuation mark and digit, so a word
    is the same tokens in the request and in the JSON (the model copies tokens instead of re-spelling them);
 3. train a 4-layer, 256-wide GPT-2-style model from its config, loss on the answer tokens only;
 4. save a checkpoint (float16 safetensors, tokenizer with left padding, generation config) at each step listed
-   in --save-steps. The README says which checkpoint became which example model.
+   in --save-steps. docs/development.md says which checkpoint became which tiny model.
 
-    python examples/models/train.py --steps 3000 --out /tmp/taskeval-train
+    python tests/models/train_tiny.py --steps 3000 --out /tmp/taskeval-train
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, train
 from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent / "task_api"
+DATA = HERE.parent.parent / "examples" / "task_api"
 sys.path.insert(0, str(DATA))
 
 import generate_data  # noqa: E402

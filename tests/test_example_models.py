@@ -1,0 +1,60 @@
+"""The shipped example: LoRA adapters on SmolLM2-135M-Instruct (examples/models; `make test` makes the base model).
+Two model-running tests, sharing one load of each adapter: v1 reproduces the shipped baseline case by case (the
+adapter, the base conversion, the chat template and the system prompt are what made it), and the regressed
+candidate blocks against that baseline with a confirmed accuracy regression."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evaluator.automated_metrics import schema_validator
+from evaluator.baseline import load_baseline
+from evaluator.benchmark import load_benchmark
+from evaluator.cli import main
+from evaluator.config import load_config
+from evaluator.generation.huggingface import HuggingFaceBackend
+from evaluator.scoring import score_case
+from tests.helpers import BENCHMARK, EXAMPLES, ROOT
+
+MODELS = EXAMPLES / "models"
+SHIPPED_BASELINE = EXAMPLES / "baselines" / "task-api-v1.json"
+
+
+@pytest.fixture(autouse=True)
+def from_the_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the adapters name their base relative to the repository root, as peft reads it
+
+
+def test_v1_reproduces_the_shipped_baseline_case_by_case() -> None:
+    config = load_config(EXAMPLES / "config.yaml")
+    backend = HuggingFaceBackend(MODELS / "task-api-v1", config.generation, "cpu")
+    assert "<|im_start|>system\n" + str(config.generation.system_prompt) in backend.prompt(load_benchmark(BENCHMARK)[0])
+    cases = load_benchmark(BENCHMARK)[::25]  # 20 cases across every action
+    validator, _ = schema_validator(config.metrics.schema, config.source)
+    results = [score_case(c, g, tuple(config.metrics.ignore_fields), validator)
+               for c, g in zip(cases, backend.generate(cases))]
+    baseline = load_baseline(SHIPPED_BASELINE)
+    assert baseline.cases is not None
+    assert {r.id: r.checks for r in results} == {c.id: baseline.cases[c.id] for c in cases}
+
+
+def test_the_regressed_adapter_blocks_with_a_confirmed_regression(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    red_team = "safety:\n  suite: examples/task_api/redteam.jsonl\n"
+    without_safety = (EXAMPLES / "config.yaml").read_text().replace(red_team, "")
+    assert "redteam" not in without_safety  # stage 1 and the comparison only: the test stays short
+    config.write_text(without_safety, encoding="utf-8")
+    out = tmp_path / "report"
+    code = main(["run", "--model", str(MODELS / "task-api-v2-regressed"), "--benchmark", str(BENCHMARK), "--limit",
+                 "150", "--config", str(config), "--baseline", str(SHIPPED_BASELINE), "--output-dir", str(out),
+                 "--no-cache", "--quiet"])
+    report = json.loads((out / "report.json").read_text())
+    gates = {gate["name"]: gate for gate in report["gates"]}
+    details = next(s for s in report["stages"] if s["name"] == "regression_comparison")["details"]
+    assert code == 1 and report["decision"] == "BLOCK"
+    assert gates["accuracy"]["passed"] is False and gates["no_regression"]["passed"] is False
+    accuracy = next(m for m in details["metrics"] if m["metric"] == "accuracy")
+    assert accuracy["paired"] and accuracy["label"] == "confirmed_regression", accuracy
