@@ -26,10 +26,12 @@ from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, train
 from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "examples" / "task_api"
-sys.path.insert(0, str(DATA))
+EXAMPLES = HERE.parent.parent / "examples"
+sys.path.insert(0, str(EXAMPLES / "task_api"))
+sys.path.insert(0, str(EXAMPLES / "models"))
 
 import generate_data  # noqa: E402
+from finetune import batch_tensors  # noqa: E402  (the example's fine-tuning recipe: padding and answer-only labels)
 
 PAD, EOS = "<pad>", "<eos>"
 
@@ -67,18 +69,6 @@ def encode_examples(
         answer = tokenizer.encode(str(row["expected_output"])) + [tokenizer.eos_token_id]
         encoded.append((prompt + answer, len(prompt)))
     return encoded
-
-
-def batch_tensors(batch: list[tuple[list[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(ids) for ids, _ in batch)
-    input_ids = torch.full((len(batch), width), pad_id)
-    labels = torch.full((len(batch), width), -100)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, (ids, prompt_len) in enumerate(batch):
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        labels[row, prompt_len : len(ids)] = torch.tensor(ids[prompt_len:])
-        mask[row, : len(ids)] = 1
-    return {"input_ids": input_ids, "labels": labels, "attention_mask": mask}
 
 
 def save_checkpoint(model: GPT2LMHeadModel, tokenizer: PreTrainedTokenizerFast, path: Path, step: int) -> None:
