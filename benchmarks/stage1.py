@@ -124,7 +124,7 @@ def _stage1(setup: Setup) -> dict[str, float]:
     stage, results = run_automated_metrics(cases, backend, config, validator, no_schema, cache, progress=False)
     tokens = sum(r.completion_tokens or 0 for r in results)
     return {"seconds": time.perf_counter() - started, "tokens": tokens, "cases": len(cases),
-            "cached": stage.details["cached_outputs"]}
+            "cached": stage.details.cached_outputs}
 
 
 def measure_cold(setup: Setup) -> dict[str, float]:
