@@ -29,11 +29,11 @@ install: $(BIN)/python
 base-model: install
 	$(BIN)/python examples/models/make_base.py
 
+# The dev tools, and llama.cpp's OpenAI-compatible server for the tests against a real server
+# (tests/test_llama_server.py), built from source (~5 minutes, once). GGML_NATIVE=OFF: a build tuned to this CPU
+# (AVX-512, AMX) crashes on any prompt longer than a token; --no-cache-dir so a cached build of that kind is not reused.
 dev-install: install base-model
 	$(PIP) $(CONSTRAINTS) -e ".[dev]"
-	# llama.cpp's OpenAI-compatible server, for the tests against a real server (tests/test_llama_server.py), built
-	# from source (~5 minutes, once). GGML_NATIVE=OFF: a build tuned to this CPU (AVX-512, AMX) crashes on any
-	# prompt longer than a token; --no-cache-dir so a cached build of that kind is not reused.
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) --no-cache-dir $(CONSTRAINTS) "llama-cpp-python[server]==0.3.36"
 
 demo: base-model
