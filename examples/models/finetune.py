@@ -22,6 +22,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from peft import LoraConfig, get_peft_model
@@ -34,19 +35,20 @@ sys.path.insert(0, str(ROOT))
 
 import generate_data  # noqa: E402
 
-from evaluator.config import load_config  # noqa: E402
+from evaluator.config import GenerationSettings, load_config  # noqa: E402
 from evaluator.generation.huggingface import build_prompt  # noqa: E402
 
 BASE = "examples/models/smollm2-135m-instruct"  # as adapters name it: relative to the repository root
 END = "<|im_end|>"
 
 
-def encode_examples(tokenizer: object, rows: list[dict[str, object]], settings: object) -> list[tuple[list[int], int]]:
+def encode_examples(tokenizer: Any, rows: list[dict[str, object]], settings: GenerationSettings
+                    ) -> list[tuple[list[int], int]]:
     """Each example as (token ids, length of the prompt part): the evaluation prompt, then the answer and <|im_end|>."""
     encoded = []
     for row in rows:
-        prompt = tokenizer(build_prompt(tokenizer, str(row["input"]), settings), add_special_tokens=False)  # type: ignore[operator]
-        answer = tokenizer(str(row["expected_output"]) + END, add_special_tokens=False)  # type: ignore[operator]
+        prompt = tokenizer(build_prompt(tokenizer, str(row["input"]), settings), add_special_tokens=False)
+        answer = tokenizer(str(row["expected_output"]) + END, add_special_tokens=False)
         encoded.append((prompt["input_ids"] + answer["input_ids"], len(prompt["input_ids"])))
     return encoded
 
@@ -63,9 +65,9 @@ def batch_tensors(batch: list[tuple[list[int], int]], pad_id: int) -> dict[str, 
     return {"input_ids": input_ids, "labels": labels, "attention_mask": mask}
 
 
-def answer_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Cross-entropy on the answer tokens, with the vocabulary projection computed for those positions only."""
-    causal_lm = model.get_base_model()  # type: ignore[operator]
+    causal_lm = model.get_base_model()  # the peft model's own causal LM
     hidden = causal_lm.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     targets = batch["labels"][:, 1:]
     selected = targets != -100
@@ -136,6 +138,7 @@ def main() -> None:
         if step in save_steps:
             path = args.out / f"step-{step}"
             model.save_pretrained(path, safe_serialization=True)
+            (path / "README.md").unlink(missing_ok=True)  # peft's empty model-card template: not shipped
             adapter_config = path / "adapter_config.json"
             config = json.loads(adapter_config.read_text())
             config["base_model_name_or_path"] = BASE if args.base == BASE else str(args.base)
