@@ -3,10 +3,12 @@ and handing written files back to the workspace's owner."""
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TextIO
 
 from evaluator.redaction import redact
 
@@ -72,3 +74,27 @@ def hand_to_owner(paths: list[Path], workspace: Path) -> None:
                 os.chown(item, owner.st_uid, owner.st_gid, follow_symlinks=False)
             except OSError:
                 continue
+
+
+class GuardedStdout(io.TextIOBase):
+    """The job log (stdout) as a sink that cannot crash the job: a closed or broken stdout records why and drops
+    the text, so the entrypoint can report ERROR through the sinks that still work instead of a traceback."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        self.failure: str | None = None if stream is not None else "stdout is closed"
+
+    def write(self, text: str) -> int:
+        if self.failure is None and self.stream is not None:
+            try:
+                self.stream.write(text)
+            except (OSError, ValueError) as error:
+                self.failure = str(error) or type(error).__name__
+        return len(text)
+
+    def flush(self) -> None:
+        if self.failure is None and self.stream is not None:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError) as error:
+                self.failure = str(error) or type(error).__name__

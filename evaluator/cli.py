@@ -18,7 +18,7 @@ from evaluator import __version__
 from evaluator.errors import TaskevalError
 from evaluator.gates import DEPLOY
 from evaluator.names import GateType, Status
-from evaluator.redaction import redact
+from evaluator.redaction import redact, register_environment
 
 if TYPE_CHECKING:
     from evaluator.results import RunResult
@@ -193,6 +193,7 @@ def _interrupted(signal_number: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = COMMANDS[args.command]
+    register_environment(os.environ)  # every KEY, TOKEN, SECRET or PASSWORD variable is redacted from every output
     signal.signal(signal.SIGTERM, _interrupted)  # a CI time-out ends the run like Ctrl-C: cached outputs kept
     try:
         return handler(args)

@@ -8,6 +8,7 @@ warning with `explain`. Registered secrets are redacted from everything posted.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ class GitHubContext:
                 raise TaskevalError(f"{path}: the workflow's event file is not a JSON object",
                                     "run the Action from a GitHub workflow, or give GITHUB_EVENT_PATH an event "
                                     "payload")
+            check_event(event, path)
         return cls(env.get("GITHUB_API_URL", DEFAULT_API_URL), env.get("GITHUB_REPOSITORY", ""), token,
                    env.get("GITHUB_EVENT_NAME", ""), event, env.get("GITHUB_REF", ""), env.get("GITHUB_SHA", ""))
 
@@ -86,6 +88,32 @@ class GitHubContext:
         return self.ref == f"refs/heads/{self.default_branch}"
 
 
+EVENT_SHAPE: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("repository", dict), ("repository.default_branch", str), ("pull_request", dict), ("pull_request.number", int),
+    ("pull_request.head", dict), ("pull_request.head.sha", str), ("issue", dict), ("issue.number", int),
+    ("workflow_run", dict), ("workflow_run.head_sha", str), ("workflow_run.pull_requests", list),
+    ("workflow_run.html_url", str),
+)
+"""The event keys taskeval reads and the type each must have when present."""
+
+
+def check_event(event: dict[str, Any], path: str) -> None:
+    """An event payload whose keys have the shapes GitHub gives them; anything else is an input error naming the
+    key (`"pull_request": "7"` is not a pull request)."""
+    for key, kind in EVENT_SHAPE:
+        parent: Any = event
+        *parents, name = key.split(".")
+        for part in parents:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or parent.get(name) is None:
+            continue
+        value = parent[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TaskevalError(f"{path}: the event's '{key}' is {type(value).__name__}, not a "
+                                f"{getattr(kind, '__name__', 'value')} as GitHub sends it",
+                                "run the Action from a GitHub workflow, or give GITHUB_EVENT_PATH a real payload")
+
+
 def _unreachable(error: Exception) -> bool:
     """Retries exhausted on 5xx answers, a refused connection or a time-out."""
     import requests
@@ -94,9 +122,18 @@ def _unreachable(error: Exception) -> bool:
                               requests.exceptions.Timeout))
 
 
-def explain(error: Exception, action: str) -> str:
-    """A warning line for a failed GitHub call: what failed and what to do."""
+def _status(error: Exception) -> int | None:
+    """The HTTP status of a failed call, also when the retries on 5xx answers ran out."""
     status = getattr(error, "status", None)
+    if isinstance(status, int):
+        return status
+    found = re.search(r"too many (\d{3}) error responses", str(error))
+    return int(found.group(1)) if found else None
+
+
+def explain(error: Exception, action: str) -> str:
+    """One line for a failed GitHub call: what failed, and what to do."""
+    status = _status(error)
     if status == 403:
         fix = ("the token may not write here: a pull request from a fork gets a read-only token (use the fork-safe "
                "pattern: mode: evaluate, then mode: publish from workflow_run), or add to the workflow "
@@ -106,22 +143,22 @@ def explain(error: Exception, action: str) -> str:
     elif status == 401:
         fix = "the token was refused: pass `github-token: ${{ github.token }}` (the default)"
     elif (isinstance(status, int) and status >= 500) or _unreachable(error):
-        fix = "the GitHub API is failing or unreachable; the decision stands, re-run the job later to post the results"
+        fix = "the GitHub API is failing or unreachable (retried with backoff); re-run the job later"
     else:
-        fix = f"{type(error).__name__}: {str(error)[:200]}"
+        fix = f"{type(error).__name__}: {redact(str(error))[:200]}"
     return f"could not {action} ({f'HTTP {status}' if status else 'no answer'}): {fix}"
 
 
 class GitHubClient:
     """One repository, through PyGithub, with a short retry for transient errors."""
 
-    def __init__(self, context: GitHubContext, retries: int = 2) -> None:
+    def __init__(self, context: GitHubContext, retries: int = 3) -> None:
         from github import Auth, Github
         from github.GithubRetry import GithubRetry
 
         self.context = context
         self._github = Github(auth=Auth.Token(context.token), base_url=context.api_url, timeout=30,
-                              retry=GithubRetry(total=retries, backoff_factor=0.2))
+                              retry=GithubRetry(total=retries, backoff_factor=0.3))
         self.repo = self._github.get_repo(context.repository, lazy=True)
 
     def _release(self, tag: str) -> Any | None:
@@ -133,11 +170,23 @@ class GitHubClient:
             return None
 
     def download_baseline(self, tag: str, asset_name: str, destination: Path) -> bool:
-        """The baseline asset into `destination`; False when the release or the asset does not exist yet."""
+        """The baseline asset into `destination`; False only when the release does not exist (the first run).
+
+        Everything else fails closed: an existing release without the asset is a TaskevalError, and any other
+        failure (5xx after the retries, 403, 401, a time-out, a repository the token cannot see) raises, so the
+        caller reports ERROR instead of skipping the comparison."""
         release = self._release(tag)
-        asset = next((a for a in release.get_assets() if a.name == asset_name), None) if release else None
-        if asset is None:
+        if release is None:
+            self._github.get_repo(self.context.repository)  # the release is missing, not the repository (a wrong
+            # name, or a token that cannot see it, raises here)
             return False
+        asset = next((a for a in release.get_assets() if a.name == asset_name), None)
+        if asset is None:
+            raise TaskevalError(
+                f"the baseline release '{tag}' exists but has no asset '{asset_name}'; the comparison with "
+                "production cannot run",
+                f"publish it again (run the workflow on the default branch with `update-baseline: true`), fix "
+                f"`baseline-asset`, or delete the release '{tag}' to start over from no baseline")
         destination.parent.mkdir(parents=True, exist_ok=True)
         asset.download_asset(str(destination))  # Accept: application/octet-stream, so private repos work
         return True
@@ -167,7 +216,12 @@ class GitHubClient:
         return str(issue.create_comment(text).html_url)
 
     def pull_head_sha(self, pr_number: int) -> str:
+        """The pull request's current head commit."""
         return str(self.repo.get_pull(pr_number).head.sha)
+
+    def open_pulls_at(self, head_sha: str) -> list[int]:
+        """The open pull requests whose head is this commit (a fork's `workflow_run` lists none itself)."""
+        return [int(pull.number) for pull in self.repo.get_pulls(state="open") if pull.head.sha == head_sha]
 
     def create_check_run(self, name: str, head_sha: str, conclusion: str, title: str, summary: str,
                          annotations: list[dict[str, Any]]) -> str:

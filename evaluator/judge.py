@@ -213,7 +213,7 @@ def _judge_one(judge: Judge, settings: JudgeConfig, budget: Budget, cache: Verdi
         outcome.verdict, outcome.cost_usd = verdict, actual
         cache.put(outcome.case, verdict)
     except Exception as error:  # a failed call leaves the case unscored; the run goes on
-        outcome.error = redact(f"{describe(error)}: {str(error)[:200]}")
+        outcome.error = f"{describe(error)}: {redact(str(error))[:200]}"
     finally:
         budget.settle(estimate, actual)
     return outcome
@@ -227,7 +227,7 @@ def _judge_in_process(judge: BatchJudge, cache: VerdictCache, pending: list[_Out
         verdicts = judge.judge_many([judge.messages(o.case.input, o.case.expected, o.case.output) for o in pending])
     except Exception as error:  # a local model that fails (out of memory, say) leaves the cases unscored
         for outcome in pending:
-            outcome.error = redact(f"{type(error).__name__}: {str(error)[:200]}")
+            outcome.error = f"{type(error).__name__}: {redact(str(error))[:200]}"
         return
     for outcome, verdict in zip(pending, verdicts):
         outcome.verdict = verdict

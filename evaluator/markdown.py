@@ -7,6 +7,7 @@ links or @-mentions into the comment.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from evaluator import __version__
@@ -48,11 +49,10 @@ def _duration(seconds: float) -> str:
     return f"{minutes} m {rest} s" if minutes else f"{seconds:.1f} s"
 
 
-def _measured(gate: GateResult, result: RunResult) -> str:
+def _measured(gate: GateResult, comparison: ComparisonDetails | None) -> str:
     if gate.actual is None:
         return "not computed"
     text = format_value(gate.actual)
-    comparison = result.details(ComparisonDetails)
     if gate.metric in REGRESSION_COUNTS and comparison is not None and gate.actual:
         failing = [f"`{row.metric}`: {row.label.replace('_', ' ')}" for row in comparison.metrics
                    if row.label != PASS and (gate.metric == "regression_failures" or row.label == CONFIRMED)]
@@ -81,13 +81,14 @@ def _icon(gate: GateResult) -> str:
     return ICONS[gate.passed]
 
 
-def _gate_table(result: RunResult) -> list[str]:
+def gate_table(gates: Sequence[GateResult], comparison: ComparisonDetails | None) -> list[str]:
+    """The gates as a Markdown table, failures first (also rebuilt from report.json by `mode: publish`)."""
     lines = ["| | gate | metric | required | measured (95% CI) | |", "|---|---|---|---|---|---|"]
-    for gate in sorted(result.gates, key=lambda g: (g.passed is True, not g.is_blocking)):
+    for gate in sorted(gates, key=lambda g: (g.passed is True, not g.is_blocking)):
         bound = {"lower_bound": " (lower bound)", "upper_bound": " (upper bound)"}.get(gate.require, "")
         required = f"{COMPARISONS.get(gate.comparison).symbol} {format_value(gate.threshold)}{bound}"
-        lines.append(f"| {_icon(gate)} | {escape_cell(gate.name)} | `{gate.metric}` | {required} | "
-                     f"{_measured(gate, result)} | {_shortfall(gate)} |")
+        lines.append(f"| {_icon(gate)} | {escape_cell(gate.name)} | {code(gate.metric)} | {required} | "
+                     f"{_measured(gate, comparison)} | {_shortfall(gate)} |")
     return lines
 
 
@@ -136,7 +137,8 @@ def _what_to_look_at(result: RunResult) -> list[str]:
         # an unevaluated gate's reason may quote a server's error: outside text, escaped; the rest is taskeval's own
         explanation = escape_cell(gate.explanation, 600) if gate.passed is None else gate.explanation
         if gate.passed is False and gate.metric in REGRESSION_COUNTS:
-            explanation = f"{_measured(gate, result)}; see *Against production* and the failing cases"
+            explanation = (f"{_measured(gate, result.details(ComparisonDetails))}; see *Against production* and the "
+                           "failing cases")
         text = f"- **{escape_cell(gate.name)}** ({kind}): {explanation}."
         if gate.passed is False:
             text += _drivers(gate, result.cases)
@@ -242,7 +244,7 @@ def _in_words(result: RunResult) -> str:
         if gate.passed is None:
             reasons.append(f"`{gate.metric}` could not be measured")
         elif gate.metric in REGRESSION_COUNTS:
-            confirmed = "confirmed regression" in _measured(gate, result)
+            confirmed = "confirmed regression" in _measured(gate, result.details(ComparisonDetails))
             reasons.append("it is confirmed worse than production" if confirmed else
                            "the benchmark cannot show it is as good as production (inconclusive)")
         else:
@@ -304,7 +306,8 @@ def _footer(result: RunResult, json_path: Path) -> list[str]:
 def render_markdown(result: RunResult, json_path: Path, case_limit: int = 25) -> str:
     """The Markdown report; trimmed, with a note, when it would pass MAX_CHARACTERS."""
     sections = [
-        *_headline(result), *_gate_table(result), "", *_what_to_look_at(result), *_against_baseline(result),
+        *_headline(result), *gate_table(result.gates, result.details(ComparisonDetails)), "",
+        *_what_to_look_at(result), *_against_baseline(result),
         *failing_cases(result, case_limit), *per_action(result), *_safety(result), *_judge(result),
         *_skipped_stages(result), *_metric_table(result.metrics), *_footer(result, json_path),
     ]

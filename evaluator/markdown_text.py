@@ -6,13 +6,15 @@ from __future__ import annotations
 import html
 import re
 
+from evaluator.redaction import redact
+
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
 
 def escape_cell(text: str, limit: int = 160) -> str:
     """Outside text made inert for a Markdown table cell: one line, HTML escaped, Markdown escaped, no
-    @-mentions or autolinks, cut to `limit` characters."""
-    one_line = " ".join(text.split())
+    @-mentions or autolinks, cut to `limit` characters. Secrets are redacted first, from the raw text."""
+    one_line = " ".join(redact(text).split())
     if len(one_line) > limit:
         one_line = one_line[: limit - 1] + "…"
     escaped = MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(one_line, quote=False))
@@ -21,8 +23,8 @@ def escape_cell(text: str, limit: int = 160) -> str:
 
 def code(text: str, limit: int = 80) -> str:
     """Text as an inline code span: Markdown is not interpreted inside it, so only backticks, line breaks and the
-    table's pipe need care."""
-    one_line = " ".join(text.split()).replace("`", "'")
+    table's pipe need care. Secrets are redacted first, from the raw text."""
+    one_line = " ".join(redact(text).split()).replace("`", "'")
     if len(one_line) > limit:
         one_line = one_line[: limit - 1] + "…"
     return "`" + one_line.replace("|", "\\|") + "`"

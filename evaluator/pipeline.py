@@ -26,7 +26,7 @@ from evaluator.latency import run_latency
 from evaluator.metrics import METRICS, MetricValue
 from evaluator.names import GateType, Stage
 from evaluator.plugins import BACKENDS
-from evaluator.redaction import register_secrets
+from evaluator.redaction import placeholder_notes
 from evaluator.results import FAILED, PASSED, RunResult, StageResult, skipped
 from evaluator.safety import RedTeamCase, load_suite, safety_stage
 from evaluator.scoring import CaseResult
@@ -51,6 +51,8 @@ class RunOptions:
     progress: bool = True
     judge_api_key: str | None = None
     """The judge's API key (the Action's input); None: the OPENAI_API_KEY environment variable."""
+    commit: str | None = None
+    """The commit evaluated (the Action: the pull request's head); None: GITHUB_SHA or the working tree's HEAD."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ def run_fingerprint(options: RunOptions, config: Config, cases: list[Case], tota
                         **{k: libraries[k] for k in ("python", "torch", "transformers") if k in libraries}},
         "libraries": libraries,
         "seed": seed,
-        "source": {"commit": current_commit(), "run_url": workflow_run_url()},
+        "source": {"commit": options.commit or current_commit(), "run_url": workflow_run_url()},
     }
 
 
@@ -248,10 +250,12 @@ def run(options: RunOptions) -> RunResult:
     inputs = load_inputs(options.config, options.benchmark, options.baseline)
     config, baseline = inputs.config, inputs.baseline
     judge_key = options.judge_api_key or os.environ.get("OPENAI_API_KEY")
-    register_secrets([judge_key, os.environ.get(config.generation.api_key_env)])
+    keys = placeholder_notes({"the judge's API key": judge_key if config.judge.provider != "none" else None,
+                              config.generation.api_key_env: os.environ.get(config.generation.api_key_env)
+                              if config.generation.backend == "openai" else None})
     seed = options.seed if options.seed is not None else config.judge.seed
     cases = limit_cases(inputs.cases, options.limit, seed)
-    planned = tuple(planned_warnings(config, baseline, cases, seed))
+    planned = (*keys, *planned_warnings(config, baseline, cases, seed))
     for warning in planned:
         print(f"taskeval: warning: {warning}", file=sys.stderr)
     measured, backend = measure(options, inputs, cases, seed, judge_key)

@@ -28,11 +28,16 @@ class GitHubState:
     asset_data: dict[int, bytes] = field(default_factory=dict)
     log: list[tuple[str, str]] = field(default_factory=list)
     head_sha: str = "feedface" * 5
+    """The head commit of every pull request."""
+    open_pulls: list[int] = field(default_factory=lambda: [7])
     fail_status: int | None = None
     """Every request answers this status (an outage: 500)."""
     read_only: bool = False
     """Writes answer 403, as for a fork's token."""
     fail_uploads: bool = False
+    faults: dict[str, list[int]] = field(default_factory=dict)
+    """Endpoint (its handler's name, e.g. `get_asset`) → the statuses its next calls answer, in order (the last one
+    repeats); 200 answers normally, 0 closes the connection without an answer (a time-out or a reset)."""
     next_id: int = 100
 
     def new_id(self) -> int:
@@ -86,11 +91,13 @@ class _Routes:
             return 403, {"message": "Resource not accessible by integration"}
         prefix = f"/repos/{REPO}"
         routes = [
+            ("GET", prefix, self.get_repo),
             ("GET", rf"{prefix}/issues/(\d+)", self.get_issue),
             ("GET", rf"{prefix}/issues/(\d+)/comments", self.list_comments),
             ("POST", rf"{prefix}/issues/(\d+)/comments", self.create_comment),
             ("PATCH", rf"{prefix}/issues/comments/(\d+)", self.edit_comment),
             ("GET", rf"{prefix}/pulls/(\d+)", self.get_pull),
+            ("GET", rf"{prefix}/pulls", self.list_pulls),
             ("POST", rf"{prefix}/check-runs", self.create_check_run),
             ("GET", rf"{prefix}/releases/tags/([^/]+)", self.get_release),
             ("POST", rf"{prefix}/releases", self.create_release),
@@ -102,11 +109,20 @@ class _Routes:
         ]
         for verb, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
+            if verb == method and match and state.faults.get(handler.__name__):
+                statuses = state.faults[handler.__name__]
+                status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+                if status != 200:  # 200: this call is answered normally
+                    return status, {"message": f"fault {status}"}
             if verb == method and match:
                 data = json.loads(body) if body and method in ("POST", "PATCH") and not path.startswith("/uploads") \
                     else body
                 return handler(match.group(1) if match.groups() else None, data, query, accept)
         return 404, {"message": "Not Found"}
+
+    def get_repo(self, *_: Any) -> tuple[int, Any]:
+        return 200, {"id": 1, "name": REPO.split("/")[1], "full_name": REPO, "url": f"{self.state.base}/repos/{REPO}",
+                     "default_branch": "main"}
 
     def get_issue(self, number: str, *_: Any) -> tuple[int, Any]:
         n = int(number)
@@ -132,6 +148,9 @@ class _Routes:
     def get_pull(self, number: str, *_: Any) -> tuple[int, Any]:
         return 200, {"number": int(number), "url": f"{self.state.base}/repos/{REPO}/pulls/{number}",
                      "head": {"sha": self.state.head_sha, "ref": "feature"}, "base": {"ref": "main"}}
+
+    def list_pulls(self, *_: Any) -> tuple[int, Any]:
+        return 200, [self.get_pull(str(number))[1] for number in self.state.open_pulls]
 
     def create_check_run(self, _: Any, data: Any, *__: Any) -> tuple[int, Any]:
         run = {**data, "id": self.state.new_id(), "html_url": f"https://github.example/{REPO}/runs/1"}
@@ -193,6 +212,10 @@ def fake_github(state: GitHubState | None = None) -> Iterator[GitHubState]:
                 state.log.append((self.command, url.path))
                 status, payload = routes.dispatch(self.command, url.path, parse_qs(url.query), body,
                                                   self.headers.get("Accept", ""))
+            if status == 0:  # no answer at all
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)
             content_type = "application/octet-stream" if isinstance(payload, bytes) else "application/json"

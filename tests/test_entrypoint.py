@@ -44,11 +44,16 @@ def outputs_of(path: Path) -> dict[str, str]:
     return values
 
 
+HEAD = "abc123" * 6
+"""The pull request's head commit."""
+
+
 def run_action(workspace: Path, state: GitHubState, event_name: str = "pull_request", ref: str = "refs/pull/7/merge",
-               predictions: str = "good.jsonl", dashed: bool = True, **inputs: str) -> dict[str, Any]:
-    event = {"repository": {"default_branch": "main", "full_name": REPO}}
+               predictions: str = "good.jsonl", dashed: bool = True, extra_event: dict[str, Any] | None = None,
+               **inputs: str) -> dict[str, Any]:
+    event: dict[str, Any] = {"repository": {"default_branch": "main", "full_name": REPO}, **(extra_event or {})}
     if event_name == "pull_request":
-        event["pull_request"] = {"number": 7, "head": {"sha": "abc123" * 6}}
+        event["pull_request"] = {"number": 7, "head": {"sha": HEAD}}
     (workspace / "event.json").write_text(json.dumps(event))
     for name in ("output.txt", "summary.md"):
         (workspace / name).unlink(missing_ok=True)
@@ -89,7 +94,7 @@ def test_pull_request_run_posts_one_comment_and_one_check_run_then_edits_the_com
         assert comment["issue_number"] == 7 and "<!-- taskeval-sticky-comment: taskeval -->" in comment["body"]
         assert "## ✅ taskeval: DEPLOY" in comment["body"] and "### Against production" in comment["body"]
         check = state.check_runs[0]
-        assert check["conclusion"] == "success" and check["head_sha"] == "abc123" * 6
+        assert check["conclusion"] == "success" and check["head_sha"] == HEAD
         assert check["name"] == "taskeval" and check["output"]["summary"].startswith("## ✅")
         outputs = first["outputs"]
         assert outputs["decision"] == "DEPLOY" and outputs["deploy-allowed"] == "true"
@@ -151,24 +156,30 @@ def test_a_failed_upload_keeps_the_old_baseline(workspace: Path) -> None:
         assert state.release_assets("taskeval-baseline") == {"baseline.json": b'{"accuracy": 0.5, "n": 500}'}
 
 
-def test_an_api_outage_warns_and_the_report_still_reaches_the_summary(workspace: Path) -> None:
+def test_an_api_outage_on_the_baseline_is_an_error_and_on_posting_a_warning(workspace: Path) -> None:
     with fake_github(GitHubState(fail_status=500)) as state:
         result = run_action(workspace, state)
+    assert result["code"] == 2 and result["outputs"]["decision"] == "ERROR"  # never a skipped comparison
+    assert "could not download the baseline (HTTP 500)" in result["stdout"]
+    assert "## ⛔ taskeval: ERROR" in result["summary"] and "**Fix:**" in result["summary"]
+    (workspace / "production.json").write_bytes(baseline_bytes(workspace))
+    with fake_github(GitHubState(fail_status=500)) as state:
+        result = run_action(workspace, state, baseline="production.json")
     assert result["code"] == 0 and result["outputs"]["decision"] == "DEPLOY"
-    assert result["stdout"].count("::warning::") == 3  # baseline download, comment, check run
+    assert result["stdout"].count("::warning::") == 2  # comment, check run
     assert "the GitHub API is failing" in result["stdout"]
-    assert "## ✅ taskeval: DEPLOY" in result["summary"]
+    assert "## ✅ taskeval: DEPLOY" in result["summary"] and "GitHub warnings" in result["summary"]
 
 
 def test_bad_input_is_an_error_that_fails_the_job_with_the_fix(workspace: Path) -> None:
     with fake_github() as state:
         result = run_action(workspace, state, benchmark="missing.jsonl")
-        assert result["code"] == 1 and result["outputs"]["decision"] == "ERROR"
+        assert result["code"] == 2 and result["outputs"]["decision"] == "ERROR"
         assert "::error::missing.jsonl: benchmark file not found" in result["stdout"]
         assert "## ⛔ taskeval: ERROR" in result["summary"] and "**Fix:**" in result["summary"]
         assert state.check_runs[0]["conclusion"] == "failure"
         invalid = run_action(workspace, state, **{"fail-on": "sometimes"})
-        assert invalid["code"] == 1 and "input 'fail-on' is 'sometimes'" in invalid["stdout"]
+        assert invalid["code"] == 2 and "input 'fail-on' is 'sometimes'" in invalid["stdout"]
 
 
 def test_each_failed_blocking_gate_is_an_error_on_its_config_line(workspace: Path) -> None:
@@ -196,13 +207,19 @@ def test_fail_on_never_and_warning(workspace: Path) -> None:
 
 def test_evaluate_then_publish_is_the_fork_safe_pattern(workspace: Path) -> None:
     with fake_github() as state:
+        state.head_sha = HEAD
         evaluated = run_action(workspace, state, mode="evaluate", **{"github-token": ""})
         assert evaluated["code"] == 0 and not state.comments and not state.check_runs
+        workflow_run = {"workflow_run": {"head_sha": HEAD, "pull_requests": [], "event": "pull_request",
+                                         "html_url": "https://github.example/runs/1"}}
         published = run_action(workspace, state, event_name="workflow_run", ref="refs/heads/main",
-                               mode="publish", **{"pr-number": "7", "benchmark": "", "predictions": ""})
+                               extra_event=workflow_run, mode="publish",
+                               **{"pr-number": "7", "benchmark": "", "predictions": ""})
         assert published["code"] == 0, published["stdout"]
-        assert len(state.comments) == 1 and state.check_runs[0]["head_sha"] == state.head_sha
+        assert len(state.comments) == 1 and state.check_runs[0]["head_sha"] == HEAD
         assert published["outputs"]["decision"] == "DEPLOY"
+        (comment,) = state.comments.values()
+        assert "## ✅ taskeval: DEPLOY" in comment["body"] and "evaluation run" in comment["body"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="handing files to another owner needs root, as in the container")
@@ -225,7 +242,7 @@ def test_an_internal_failure_is_an_error_report_not_a_bare_traceback(workspace: 
     monkeypatch.setattr(evaluator.pipeline, "run", broken)
     monkeypatch.chdir(workspace)
     inputs = entrypoint.Inputs.from_env({"INPUT_MODEL": "m", "INPUT_BENCHMARK": "bench.jsonl"})
-    outcome, result, _ = entrypoint.evaluate(inputs, None, None, workspace / "out", lambda error, action: None)
+    outcome, result, _ = entrypoint.evaluate(inputs, None, None, workspace / "out")
     assert result is None and outcome.decision == "ERROR"
     assert "internal error: RuntimeError: device lost" in outcome.markdown_path.read_text()
     assert entrypoint.job_fails(outcome.decision, 0, "never")

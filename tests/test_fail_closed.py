@@ -343,7 +343,7 @@ def test_action_catalogue(setup: Setup, capsys: pytest.CaptureFixture, name: str
                           change: Callable[[Setup, dict[str, str]], None], named: str) -> None:
     env = action_env(setup)
     change(setup, env)
-    assert entrypoint.main(env) == 1
+    assert entrypoint.main(env) == 2
     printed = capsys.readouterr()
     assert "Traceback" not in printed.out + printed.err
     assert outputs(setup)["decision"] == "ERROR" and outputs(setup)["deploy-allowed"] == "false"
@@ -371,7 +371,7 @@ def test_no_token_is_said_out_loud(setup: Setup, capsys: pytest.CaptureFixture) 
 def test_an_action_that_cannot_write_its_reports_says_error_everywhere(
         setup: Setup, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     disk_full_on_second_file(monkeypatch)
-    assert entrypoint.main(action_env(setup)) == 1
+    assert entrypoint.main(action_env(setup)) == 2
     assert outputs(setup)["decision"] == "ERROR"
     assert "reports could not be written" in capsys.readouterr().out
     report = json.loads((setup.root / "action-out" / "report.json").read_text())  # the ERROR report, written after
