@@ -55,6 +55,7 @@ class Inputs:
     fail_on: str
     mode: str
     pr_number: str
+    trust_remote_code: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Inputs:
@@ -72,7 +73,7 @@ class Inputs:
             check_run=flag("check-run", "true"), check_name=get_input(env, "check-name", "taskeval"),
             output_dir=get_input(env, "output-dir", "taskeval-report"),
             fail_on=get_input(env, "fail-on", "blocking").lower(), mode=get_input(env, "mode", "all").lower(),
-            pr_number=get_input(env, "pr-number"),
+            pr_number=get_input(env, "pr-number"), trust_remote_code=flag("trust-remote-code", "false"),
         )
         for name, value, allowed in (("fail-on", inputs.fail_on, FAIL_ON), ("mode", inputs.mode, MODES),
                                      ("update-baseline", inputs.update_baseline, ("auto", "true", "false"))):
@@ -242,6 +243,10 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
     from evaluator.report import write_error_reports, write_reports
 
     check_writable_dir(output_dir, "output folder (input 'output-dir')")
+    if inputs.trust_remote_code:
+        from evaluator.generation.model_folder import TRUST_REMOTE_CODE_ENV
+
+        os.environ[TRUST_REMOTE_CODE_ENV] = "1"
     try:
         baseline = _baseline(inputs, github, output_dir)
         result = run(RunOptions(
@@ -361,9 +366,13 @@ def fail_with_error(env: Mapping[str, str], error: BaseException, output_dir: Pa
 
 def write_local(env: Mapping[str, str], inputs: Inputs, outcome: Outcome, workspace: Path,
                 stdout: GuardedStdout) -> None:
-    """The local sinks, before anything is published: the outputs (a failure is a TaskevalError, so the decision
-    becomes ERROR everywhere), the step summary (a failure is a warning: the outputs carry the decision), and the
-    job log (stdout closed or broken is a TaskevalError too)."""
+    """The local sinks, before anything is published: the job log and the outputs (a failure of either is a
+    TaskevalError, so the decision becomes ERROR everywhere), then the step summary (a failure is a warning: the
+    outputs carry the decision)."""
+    print(redact(outcome.summary), flush=True)
+    if stdout.failure is not None:
+        raise TaskevalError(f"the job log (stdout) cannot be written ({stdout.failure}); nothing was published",
+                            "re-run the job; if it repeats, check the runner")
     try:
         set_outputs(env, {
             "decision": str(outcome.decision), "deploy-allowed": str(outcome.decision == DEPLOY).lower(),
@@ -377,10 +386,6 @@ def write_local(env: Mapping[str, str], inputs: Inputs, outcome: Outcome, worksp
         append_summary(env, outcome.body)
     except OSError as error:
         command("warning", f"could not write the step summary ({error}); the report is in {inputs.output_dir}")
-    print(redact(outcome.summary), flush=True)
-    if stdout.failure is not None:
-        raise TaskevalError(f"the job log (stdout) cannot be written ({stdout.failure}); nothing was published",
-                            "re-run the job; if it repeats, check the runner")
 
 
 def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path, stdout: GuardedStdout) -> int:

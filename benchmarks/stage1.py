@@ -110,6 +110,7 @@ def _stage1(setup: Setup) -> dict[str, float]:
 
     from evaluator.automated_metrics import run_automated_metrics, schema_validator
     from evaluator.benchmark import load_benchmark
+    from evaluator.cache_signing import cache_signer
     from evaluator.config import load_config
     from evaluator.generation.cache import OutputCache
     from evaluator.generation.huggingface import HuggingFaceBackend
@@ -119,7 +120,10 @@ def _stage1(setup: Setup) -> dict[str, float]:
     cases = load_benchmark(BENCHMARK)
     backend = HuggingFaceBackend(setup.model, config.generation, "cpu")
     started = time.perf_counter()
-    cache = OutputCache(Path(setup.cache_dir), backend.cache_key())
+    signer, why_not = cache_signer()
+    if signer is None:
+        raise SystemExit(f"stage1: {why_not}")
+    cache = OutputCache(Path(setup.cache_dir), backend.cache_key(), signer)
     validator, no_schema = schema_validator(config.metrics.schema, config.source)
     stage, results = run_automated_metrics(cases, backend, config, validator, no_schema, cache, progress=False)
     tokens = sum(r.completion_tokens or 0 for r in results)

@@ -12,7 +12,7 @@ from typing import Any
 from evaluator.benchmark import Case
 from evaluator.config import Config
 from evaluator.errors import TaskevalError
-from evaluator.files import read_text
+from evaluator.files import read_text, strict_json
 from evaluator.generation.base import Backend, Generation, Request
 from evaluator.generation.cache import OutputCache
 from evaluator.names import Stage
@@ -49,11 +49,13 @@ def schema_validator(schema_path: str | None, config_source: str) -> tuple[Any |
     import jsonschema
 
     try:
-        schema = json.loads(text)
+        schema = strict_json(text)
         validator_class = jsonschema.validators.validator_for(schema)
         validator_class.check_schema(schema)
     except json.JSONDecodeError as error:
         raise TaskevalError(f"{path}:{error.lineno}: the JSON Schema is not valid JSON ({error.msg})") from None
+    except ValueError as error:
+        raise TaskevalError(f"{path}: the JSON Schema is not valid JSON ({error})") from None
     except jsonschema.SchemaError as error:
         raise TaskevalError(f"{path}: not a valid JSON Schema: {error.message}") from None
     return validator_class(schema), None

@@ -17,7 +17,7 @@ from typing import Any
 from evaluator.benchmark import case_key
 from evaluator.errors import TaskevalError, did_you_mean
 from evaluator.files import dumps_strict, read_text, strict_json
-from evaluator.metrics import JUDGE_PREFIX, METRICS, MetricValue, judge_metric
+from evaluator.metrics import CHECKS, JUDGE_PREFIX, METRICS, MetricValue, judge_metric
 from evaluator.results import RunResult
 
 BASELINE_VERSION = 1
@@ -132,6 +132,24 @@ def _case_checks(data: dict[str, Any], source: str) -> dict[str, dict[str, Any]]
     return cases
 
 
+def _check_agreement(metrics: dict[str, MetricValue], cases: dict[str, dict[str, Any]], source: str) -> None:
+    """Each stage-1 metric equals what the baseline's own per-case checks give: a file whose numbers disagree was
+    edited (or not written by taskeval), and is refused rather than compared."""
+    for name, metric in metrics.items():
+        if name not in CHECKS:
+            continue
+        values = [checks[name] for checks in cases.values() if checks.get(name) is not None]
+        if METRICS.get(name).is_rate:
+            value = sum(1 for v in values if v is True) / len(values) if values else math.nan
+        else:
+            value = sum(float(v) for v in values) / len(values) if values else math.nan
+        if len(values) != metric.n or not abs(value - metric.value) <= 1e-9:
+            raise TaskevalError(
+                f"{source}: metrics.{name} says {metric.value:.4f} over {metric.n} cases, but the baseline's own "
+                f"per-case checks give {value:.4f} over {len(values)}: the file was edited or is damaged",
+                "publish the production model's baseline again with `taskeval run ... --update-baseline FILE`")
+
+
 def load_baseline(path: Path) -> Baseline:
     """A baseline file, validated; errors name the file and the key. A baseline that compares nothing is an error."""
     source = str(path)
@@ -141,7 +159,9 @@ def load_baseline(path: Path) -> Baseline:
     except ValueError as error:
         line = getattr(error, "lineno", None)
         raise TaskevalError(f"{source}{f':{line}' if line else ''}: the baseline is not valid JSON "
-                            f"({getattr(error, 'msg', error)})") from None
+                            f"({getattr(error, 'msg', error)})",
+                            "write baselines with `taskeval run ... --update-baseline FILE` (in the Action, a "
+                            "passing run on the default branch publishes it)") from None
     if not isinstance(data, dict):
         raise TaskevalError(f"{source}: a baseline must be a JSON object")
     if "baseline_version" not in data and not any(key in data for key in REQUIRED_KEYS[1:]):
@@ -159,6 +179,7 @@ def load_baseline(path: Path) -> Baseline:
     if not metrics or not cases:
         raise TaskevalError(f"{source}: the baseline has no {'metrics' if not metrics else 'cases'}, so nothing "
                             "could be compared", "write baselines with `taskeval run ... --update-baseline FILE`")
+    _check_agreement(metrics, cases, source)
     fingerprint = _check(data["fingerprint"], f"{source}: 'fingerprint'", dict)
     environment = _check(data["environment"], f"{source}: 'environment'", dict)
     judge_seed, judge_ids = _judge_sample(data, source)

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
     run.add_argument("--no-cache", action="store_true", help="ignore and do not write the output cache")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--trust-remote-code", action="store_true",
+                     help="let the model's own Python code run (transformers' trust_remote_code); the configuration "
+                          "alone cannot allow it")
 
     validate = commands.add_parser("validate", help="check a configuration (and a benchmark) without running")
     validate.add_argument("--config", type=Path, required=True)
@@ -118,6 +121,10 @@ def command_run(args: argparse.Namespace) -> int:
         from evaluator.environment import quiet_libraries
 
         quiet_libraries()
+    if args.trust_remote_code:
+        from evaluator.generation.model_folder import TRUST_REMOTE_CODE_ENV
+
+        os.environ[TRUST_REMOTE_CODE_ENV] = "1"
     check_writable_dir(args.output_dir, "output folder (--output-dir)")
     if args.update_baseline is not None:
         check_writable_file(args.update_baseline, "baseline file (--update-baseline)")

@@ -17,15 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from evaluator.errors import TaskevalError, did_you_mean
 from evaluator.files import read_text
 from evaluator.gate_comparisons import COMPARISONS
-from evaluator.metrics import JUDGE_PREFIX, judge_metric, metric_definition
+from evaluator.metrics import JUDGE_PREFIX, judge_metric, metric_definition, value_range
 from evaluator.names import GateType
 from evaluator.plugins import BACKENDS, JUDGE_PROVIDERS, LOCAL_JUDGES
-from evaluator.yaml_lines import with_line
+from evaluator.yaml_lines import load_yaml, with_line
 
 NUMBER = (int, float)
 GATE_TYPES = tuple(t.value for t in GateType)
@@ -259,6 +257,11 @@ def _check_values(config: Config, source: str) -> None:
     for gate in config.quality_gates:
         where = f"{source}: quality_gates '{gate.name}'"
         metric_definition(gate.metric, where)
+        bounds = value_range(gate.metric)
+        if bounds is not None and not bounds[0] <= gate.threshold <= bounds[1]:
+            raise TaskevalError(f"{where}: threshold {gate.threshold:g} is outside [{bounds[0]:g}, {bounds[1]:g}], "
+                                f"where '{gate.metric}' lies, so the gate could never or would always pass",
+                                "a rate is a fraction: write 0.95 for 95%")
         base = gate.metric.removesuffix("_vs_baseline")
         if base.startswith(JUDGE_PREFIX) and base not in judge_metrics:
             hint = did_you_mean(base, judge_metrics) or f"judge metrics: {', '.join(sorted(judge_metrics))}"
@@ -305,8 +308,13 @@ def _check_judge(judge: JudgeConfig, source: str) -> None:
             f"{source}: judge model '{judge.model}' has no price in 'judge.prices'",
             f"add judge.prices.{judge.model}: {{input: <USD per 1M tokens>, output: <USD per 1M tokens>}}",
         )
-    if not isinstance(price, dict) or not all(isinstance(price.get(k), (int, float)) for k in ("input", "output")):
-        raise TaskevalError(f"{source}: 'judge.prices.{judge.model}' must give numeric 'input' and 'output' prices")
+    for model, entry in judge.prices.items():
+        values = [entry.get(k) for k in ("input", "output")] if isinstance(entry, dict) else []
+        if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                                 and v >= 0 for v in values):
+            raise TaskevalError(f"{source}: 'judge.prices.{model}' must give 'input' and 'output' prices as finite, "
+                                f"non-negative numbers (USD per million tokens), got {entry!r}",
+                                f"for example judge.prices.{model}: {{input: 0.15, output: 0.60}}")
 
 
 def _gates(data: Any, source: str) -> tuple[GateConfig, ...]:
@@ -369,12 +377,7 @@ def load_config(path: str | Path | None) -> Config:
         return parse_config({}, "<built-in defaults>")
     source = str(path)
     text = read_text(Path(path), "config file", "--config")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise TaskevalError(f"{source}:{line} is not valid YAML: {getattr(error, 'problem', error)}") from None
+    data = load_yaml(text, source)
     try:
         return parse_config(data, source)
     except TaskevalError as error:

@@ -33,9 +33,33 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def strict_json(text: str) -> Any:
-    """json.loads that refuses NaN and Infinity (Python's json accepts them; no other JSON reader does)."""
-    return json.loads(text, parse_constant=_no_constant)
+MAX_DEPTH = 64
+"""How deep the JSON and YAML that taskeval reads may nest (a Task API call is two or three levels deep)."""
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep `value` nests (a scalar is 0), counted without recursion; stops counting past `limit`."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth + 1)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def strict_json(text: str, **options: Any) -> Any:
+    """json.loads that refuses NaN and Infinity (Python's json accepts them; no other JSON reader does) and
+    nesting deeper than MAX_DEPTH levels (a ValueError, never a RecursionError)."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant, **options)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
+    if nesting_depth(value) > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    return value
 
 
 def dumps_strict(value: Any, **options: Any) -> str:

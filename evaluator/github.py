@@ -7,7 +7,7 @@ warning with `explain`. Registered secrets are redacted from everything posted.
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import TaskevalError
-from evaluator.files import read_text
+from evaluator.files import read_text, strict_json
 from evaluator.redaction import redact
 
 COMMENT_LIMIT = 65_536
@@ -52,7 +52,7 @@ class GitHubContext:
         path = env.get("GITHUB_EVENT_PATH")
         if path and Path(path).exists():
             try:
-                event = json.loads(read_text(Path(path), "event file", "GITHUB_EVENT_PATH"))
+                event = strict_json(read_text(Path(path), "event file", "GITHUB_EVENT_PATH"))
             except ValueError:
                 event = None
             if not isinstance(event, dict):
@@ -156,10 +156,15 @@ class GitHubClient:
         from github import Auth, Github
         from github.GithubRetry import GithubRetry
 
+        # PyGithub gives its logger a handler bound to the stderr of the moment it was imported; taskeval reports
+        # GitHub's failures itself (explain), so the library's own lines go the usual way, warnings and up only
+        library_log = logging.getLogger("github")
+        library_log.handlers.clear()
+        library_log.setLevel(logging.WARNING)
         self.context = context
         self._github = Github(auth=Auth.Token(context.token), base_url=context.api_url, timeout=30,
                               retry=GithubRetry(total=retries, backoff_factor=0.3))
-        self.repo = self._github.get_repo(context.repository, lazy=True)
+        self.repo = self._github.get_repo(context.repository, lazy=True)  # lazy: no request until one is needed
 
     def _release(self, tag: str) -> Any | None:
         from github import UnknownObjectException

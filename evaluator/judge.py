@@ -17,16 +17,17 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 
 from tqdm import tqdm
 
 from evaluator.benchmark import sha256_hex
+from evaluator.cache_signing import CacheSigner, cache_signer
 from evaluator.config import JudgeConfig
 from evaluator.errors import TaskevalError
-from evaluator.files import write_atomically
+from evaluator.files import strict_json, write_atomically
 from evaluator.judge_client import PROMPT_VERSION, BatchJudge, Judge, Verdict, estimate_tokens
 from evaluator.metrics import MetricValue, judge_metric
 from evaluator.names import Stage
@@ -156,30 +157,47 @@ class VerdictCache:
     version, the criteria and the case's request, reference and output. A re-run of the same makes no calls; a
     changed gold output or criterion is judged again. A cache that cannot be written is dropped with a warning."""
 
-    def __init__(self, folder: Path | None, settings: JudgeConfig) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path | None, settings: JudgeConfig, signer: CacheSigner | None) -> None:
+        self.folder = folder if signer is not None else None
+        self.signer = signer
         self.judge = [settings.provider, settings.base_url, settings.model, PROMPT_VERSION, list(settings.criteria)]
         self.warning: str | None = None
+        self.rejected = 0
+        """Cached verdicts that failed their signature or their shape (judged again)."""
 
-    def _path(self, case: CaseResult) -> Path:
-        assert self.folder is not None
-        key = sha256_hex(json.dumps([*self.judge, case.id, case.input, case.expected, case.output]))
-        return self.folder / f"{key[:40]}.json"
+    def _key(self, case: CaseResult) -> str:
+        return sha256_hex(json.dumps([*self.judge, case.id, case.input, case.expected, case.output]))
 
     def get(self, case: CaseResult) -> Verdict | None:
-        if self.folder is None:
+        """The cached verdict, when there is one and its signature holds (the folder is in the workspace)."""
+        if self.folder is None or self.signer is None:
             return None
+        key = self._key(case)
         try:
-            return Verdict(**json.loads(self._path(case).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
+            stored = strict_json((self.folder / f"{key[:40]}.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, RecursionError):
+            self.rejected += 1
+            return None
+        content = stored.get("verdict") if isinstance(stored, dict) else None
+        try:
+            if not isinstance(content, dict) or not self.signer.verify(key, content, stored.get("mac")):
+                raise TypeError("signature")
+            return Verdict(**content)
+        except (TypeError, AttributeError):
+            self.rejected += 1
             return None
 
     def put(self, case: CaseResult, verdict: Verdict) -> None:
-        if self.folder is None:
+        if self.folder is None or self.signer is None:
             return
+        key = self._key(case)
+        content = verdict.__dict__
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            write_atomically(self._path(case), json.dumps(verdict.__dict__))
+            write_atomically(self.folder / f"{key[:40]}.json",
+                             json.dumps({"verdict": content, "mac": self.signer.sign(key, content)}))
         except OSError as error:
             self.warning = f"the judge's verdict cache in {self.folder} cannot be written ({error.strerror}); " \
                            "verdicts are not cached"
@@ -292,6 +310,7 @@ def chosen_sample(cases: Sequence[CaseResult], settings: JudgeConfig, seed: int,
 def run_judge(
     cases: Sequence[CaseResult], settings: JudgeConfig, seed: int, cache_dir: Path | None,
     api_key: str | None = None, baseline_ids: Sequence[str] = (), progress: bool = False,
+    signer: CacheSigner | None = None,
 ) -> JudgeRun:
     """Stage 2 with the configured provider; `baseline_ids` are the cases the baseline's judge graded, judged again
     by default."""
@@ -302,7 +321,9 @@ def run_judge(
     if settings.provider not in LOCAL_JUDGES and settings.base_url is None and not api_key:
         return JudgeRun(skipped(STAGE, "no OPENAI_API_KEY for OpenAI's endpoint (set it, or judge.base_url for a "
                                        "self-hosted judge, or judge.provider: none)"))
-    cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None, settings)
+    if cache_dir is not None and signer is None:
+        signer, _ = cache_signer()
+    cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None, settings, signer)
     sample, sample_notes = chosen_sample(cases, settings, seed, baseline_ids)
     outcomes = [_Outcome(case) for case in sample]
     for outcome in outcomes:
@@ -325,7 +346,9 @@ def run_judge(
                 tqdm(total=len(pending), desc="judge", unit="case", disable=not progress, mininterval=1.0) as bar:
             for _ in pool.map(lambda o: _judge_one(judge, settings, budget, cache, o), pending):
                 bar.update(1)
-    notes = [*sample_notes, *([cache.warning] if cache.warning else [])]
+    rejected = (f"{cache.rejected} cached verdicts failed their check (edited, or signed with another key) and "
+                "were judged again") if cache.rejected else None
+    notes = [*sample_notes, *(note for note in (cache.warning, rejected) if note)]
     return JudgeRun(*_summarise(outcomes, settings, budget, seed, time.perf_counter() - started, notes))
 
 
@@ -357,6 +380,14 @@ def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, 
             reason = f"the budget of ${settings.budget_usd:.2f} did not allow a single call"
         return StageResult(STAGE, ERRORED, duration, spend, errors=(f"judge gave no usable verdict: {reason}",),
                            details=details), {}
+    wanted = min(settings.min_samples, len(outcomes))
+    if details.left_out_by_budget and len(scored) < wanted:  # the budget cut the sample below what the config
+        # asks for: not measured, so a gate on it fails closed (unscored verdicts alone stay out of the mean)
+        reason = (f"judge scores not measured: the budget of ${settings.budget_usd:.2f} left out "
+                  f"{details.left_out_by_budget} of {len(outcomes)} sampled cases, leaving {len(scored)} verdicts, "
+                  f"fewer than judge.min_samples ({settings.min_samples}); raise judge.budget_usd")
+        details = replace(details, notes=(*details.notes, reason))
+        return StageResult(STAGE, ERRORED, duration, spend, errors=(reason,), details=details), {}
     metrics = dict(spend)
     for name in [*settings.criteria, "overall"]:
         metrics[judge_metric(name)] = _mean_metric(judge_metric(name), [s[name] for s in scores.values()], seed)

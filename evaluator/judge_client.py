@@ -91,7 +91,7 @@ def parse_verdict(text: str | None, criteria: Sequence[str]) -> tuple[dict[str, 
     for match in OBJECT_PATTERN.finditer(text):
         try:
             value = json.loads(match.group(0))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a reply of any depth is unscored, never a crash
             continue
         if isinstance(value, dict) and isinstance(value.get("scores"), dict):
             candidates.append(value)

@@ -187,3 +187,15 @@ def metric_definition(name: str, where: str = "") -> MetricDefinition:
     raise TaskevalError(
         f"{prefix}unknown metric '{name}'", hint or "known metrics: " + ", ".join(known) + " (and <metric>_vs_baseline)"
     )
+
+
+def value_range(name: str) -> tuple[float, float] | None:
+    """The range a metric's values lie in, when it has one: [0, 1] for rates, `field_accuracy` and judge scores
+    (normalised), [-1, 1] for their `_vs_baseline` differences; None for counts, costs and times."""
+    base = name.removesuffix(VS_BASELINE_SUFFIX)
+    if base not in METRICS and not base.startswith(JUDGE_PREFIX):
+        return None
+    unit = base.startswith(JUDGE_PREFIX) or base == "field_accuracy" or METRICS.get(base).is_rate
+    if not unit:
+        return None
+    return (-1.0, 1.0) if name != base else (0.0, 1.0)

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from evaluator.files import MAX_DEPTH, nesting_depth
+
 # The whole output is one fenced block: ``` or ```json, the object, and the closing fence. Anchored at both ends
 # so text before or after the fence (an explanation, a second block) makes the output invalid.
 FENCE_PATTERN = re.compile(r"\A```(?:json)?[ \t]*\n?(?P<body>.*?)\n?[ \t]*```\Z", re.DOTALL)
@@ -55,6 +57,10 @@ def parse_output(text: str) -> ParsedOutput:
         return ParsedOutput(None, fenced, str(error))
     except json.JSONDecodeError as error:
         return ParsedOutput(None, fenced, f"{error.msg} at character {error.pos}")
+    except RecursionError:  # a model may emit any depth: invalid output, never a crash
+        return ParsedOutput(None, fenced, f"nested deeper than {MAX_DEPTH} levels")
+    if nesting_depth(value) > MAX_DEPTH:
+        return ParsedOutput(None, fenced, f"nested deeper than {MAX_DEPTH} levels")
     if not isinstance(value, dict):
         return ParsedOutput(None, fenced, f"a JSON {type(value).__name__}, not an object")
     return ParsedOutput(value, fenced, None)

@@ -13,6 +13,7 @@ from typing import Any
 from evaluator.automated_metrics import AutomatedDetails, generate_outputs, run_automated_metrics, schema_validator
 from evaluator.baseline import Baseline, load_baseline
 from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
+from evaluator.cache_signing import cache_signer
 from evaluator.comparison import ComparisonDetails, planned_judge_warnings, run_comparison
 from evaluator.config import Config, GateConfig, RegressionConfig, load_config
 from evaluator.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
@@ -212,15 +213,16 @@ def measure(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int, j
         quiet_libraries()
     backend = make_backend(options, config, inputs.cases, suite)
     key = backend.cache_key()
-    cache = OutputCache(Path(config.generation.cache_dir), key) if key is not None and options.use_cache else None
+    signer, signer_note = cache_signer() if options.use_cache else (None, None)
+    cache_dir = Path(config.generation.cache_dir) if signer is not None else None
+    cache = OutputCache(cache_dir, key, signer) if key is not None and cache_dir and signer else None
     automated, case_results = run_automated_metrics(cases, backend, config, inputs.schema_validator,
                                                     inputs.schema_absent, cache, options.progress)
-    judged = run_judge(case_results, config.judge, seed, Path(config.generation.cache_dir) if options.use_cache
-                       else None, api_key=judge_key, baseline_ids=baseline.judge_ids if baseline else (),
-                       progress=options.progress)
+    judged = run_judge(case_results, config.judge, seed, cache_dir, api_key=judge_key,
+                       baseline_ids=baseline.judge_ids if baseline else (), progress=options.progress, signer=signer)
     stages = [automated, judged.stage, run_safety(suite, backend, cache, config, options.progress),
               latency_stage(cases, backend, config, seed, options.progress)]
-    notes = (cache.warning,) if cache is not None and cache.warning else ()
+    notes = tuple(note for note in (signer_note, cache.note if cache is not None else None) if note)
     return Measured(stages, case_results, judged.scores, notes), backend
 
 

@@ -1,5 +1,9 @@
-"""Where a key stands in a YAML file, so a configuration error names its line and a check-run annotation points at
-the gate it is about."""
+"""Reading YAML safely, and where a key stands in it, so a configuration error names its line and a check-run
+annotation points at the gate it is about.
+
+The configuration comes from the repository, which a pull request controls: it is read with a loader that refuses
+aliases (a few hundred bytes of nested aliases expand to gigabytes), duplicate keys (which YAML would resolve
+silently to the last) and nesting deeper than the JSON readers allow."""
 
 from __future__ import annotations
 
@@ -10,13 +14,64 @@ from typing import Any
 import yaml
 
 from evaluator.errors import TaskevalError
+from evaluator.files import MAX_DEPTH
+
+
+class UnsafeYaml(yaml.YAMLError):
+    """A construct the strict loader refuses, with the 1-based line it stands on."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+class StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader without aliases, duplicate keys or deep nesting."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise UnsafeYaml("YAML aliases (*name) are not allowed in a taskeval configuration; write the value out",
+                             event.start_mark.line + 1)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise UnsafeYaml(f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise UnsafeYaml(f"duplicate key '{key}' (lines {seen[key]} and {line}); keep one", line)
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str, source: str) -> object:
+    """YAML text through the strict loader; every refusal or syntax error is a TaskevalError naming the line."""
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+    except UnsafeYaml as error:
+        raise TaskevalError(f"{source}:{error.line}: {error.message}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise TaskevalError(f"{source}:{line} is not valid YAML: {getattr(error, 'problem', error)}") from None
 
 
 def key_lines(text: str) -> dict[str, int]:
     """Key path → its 1-based line: `judge.sample_rate`, `quality_gates[2]`, and a named gate as
     `quality_gates 'accuracy'` (the way errors name gates)."""
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=StrictLoader)
     except yaml.YAMLError:
         return {}
     lines: dict[str, int] = {}

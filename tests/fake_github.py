@@ -83,7 +83,7 @@ class _Routes:
         self.state = state
 
     def dispatch(self, method: str, path: str, query: dict[str, list[str]], body: bytes,
-                 accept: str) -> tuple[int, Any]:
+                 accept: str, authorization: str = "") -> tuple[int, Any]:
         state = self.state
         if state.fail_status:
             return state.fail_status, {"message": "Server Error"}
@@ -112,8 +112,9 @@ class _Routes:
             if verb == method and match and state.faults.get(handler.__name__):
                 statuses = state.faults[handler.__name__]
                 status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
-                if status != 200:  # 200: this call is answered normally
-                    return status, {"message": f"fault {status}"}
+                if status != 200:  # 200: this call is answered normally; the message echoes the credential, as
+                    # a careless proxy would
+                    return status, {"message": f"fault {status} for credential {authorization.split(' ')[-1]}"}
             if verb == method and match:
                 data = json.loads(body) if body and method in ("POST", "PATCH") and not path.startswith("/uploads") \
                     else body
@@ -211,7 +212,8 @@ def fake_github(state: GitHubState | None = None) -> Iterator[GitHubState]:
             with lock:
                 state.log.append((self.command, url.path))
                 status, payload = routes.dispatch(self.command, url.path, parse_qs(url.query), body,
-                                                  self.headers.get("Accept", ""))
+                                                  self.headers.get("Accept", ""),
+                                                  self.headers.get("Authorization", ""))
             if status == 0:  # no answer at all
                 self.close_connection = True
                 self.connection.shutdown(2)

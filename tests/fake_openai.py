@@ -24,6 +24,8 @@ class Reply:
     prompt_tokens: int = 100
     completion_tokens: int = 50
     finish_reason: str = "stop"
+    raw: dict[str, Any] | None = None
+    """Sent as the whole body instead of a completion (a server that answers in another shape)."""
     error_message: str | None = None
     """The error's message (status other than 200); `{authorization}` is replaced by the request's header, as a
     careless server that echoes credentials would."""
@@ -75,8 +77,8 @@ def fake_openai(script: Script) -> Iterator[FakeOpenAI]:
             chat = self.path.endswith("/chat/completions")
             message = (reply.error_message or f"scripted {reply.status}").replace(
                 "{authorization}", self.headers.get("Authorization", ""))
-            payload = (_completion(reply, body.get("model", ""), chat) if reply.status == 200
-                       else {"error": {"message": message, "type": "test", "code": None}})
+            payload = (reply.raw if reply.raw is not None else _completion(reply, body.get("model", ""), chat)
+                       if reply.status == 200 else {"error": {"message": message, "type": "test", "code": None}})
             data = json.dumps(payload).encode()
             try:
                 self.send_response(reply.status)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.benchmark import Case, compact_json
+from evaluator.cache_signing import CacheSigner
 from evaluator.generation.base import Generation
 from evaluator.scoring import CaseResult, score_case
 
@@ -16,6 +17,8 @@ EXAMPLES = ROOT / "examples"
 BENCHMARK = EXAMPLES / "task_api" / "benchmark.jsonl"
 SCHEMA = EXAMPLES / "task_api" / "schema.json"
 REDTEAM = EXAMPLES / "task_api" / "redteam.jsonl"
+SIGNER = CacheSigner(b"a test key, never a real one", "tests")
+"""Signs the caches that tests build by hand."""
 REFUSAL = '{"action":"refuse","reason":"out_of_scope"}'
 UNSAFE = '{"action":"delete_task","task_id":1}'  # unsafe for every category of the shipped suite
 

@@ -20,7 +20,7 @@ import pytest
 import entrypoint
 from evaluator.cli import main
 from evaluator.redaction import forget_secrets
-from tests.helpers import EXAMPLES, TINY_MODELS, benchmark_rows, write_jsonl
+from tests.helpers import EXAMPLES, SIGNER, TINY_MODELS, benchmark_rows, write_jsonl
 
 MODEL = TINY_MODELS / "tiny-v2"
 GATES = ("quality_gates:\n  - {name: accuracy, metric: accuracy, threshold: 0.85, comparison: '>=', "
@@ -277,7 +277,7 @@ def test_a_full_cache_disk_degrades_to_no_cache(tmp_path: Path, capsys: pytest.C
     from evaluator.generation.base import Generation
     from evaluator.generation.cache import OutputCache
 
-    cache = OutputCache(tmp_path / "cache", {"model": "m"})
+    cache = OutputCache(tmp_path / "cache", {"model": "m"}, SIGNER)
     (tmp_path / "cache" / "outputs").mkdir(parents=True)
     cache.path.mkdir()  # the cache file's place is taken: every write fails
     cache.put_many([("an input", Generation("{}", False))])
@@ -290,12 +290,12 @@ def test_a_torn_cache_line_costs_only_itself(tmp_path: Path) -> None:
     from evaluator.generation.base import Generation
     from evaluator.generation.cache import OutputCache
 
-    cache = OutputCache(tmp_path, {"model": "m"})
+    cache = OutputCache(tmp_path, {"model": "m"}, SIGNER)
     cache.put_many([("one", Generation("{}", False))])
     with cache.path.open("a") as handle:
         handle.write('{"input": "torn')  # a run killed mid-line
-    OutputCache(tmp_path, {"model": "m"}).put_many([("two", Generation("{}", False))])
-    again = OutputCache(tmp_path, {"model": "m"})
+    OutputCache(tmp_path, {"model": "m"}, SIGNER).put_many([("two", Generation("{}", False))])
+    again = OutputCache(tmp_path, {"model": "m"}, SIGNER)
     assert again.get("one") is not None and again.get("two") is not None
 
 

@@ -17,7 +17,13 @@ from typing import Any
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
 from evaluator.generation.base import BatchCallback, Generation, Request
-from evaluator.generation.model_folder import adapter_base, check_gguf, check_model_dir, is_hub_id
+from evaluator.generation.model_folder import (
+    adapter_base,
+    check_gguf,
+    check_model_dir,
+    is_hub_id,
+    remote_code_allowed,
+)
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
 
 CPU_BATCH_SIZE = 64  # fastest on a tiny test model on 2 CPU cores (benchmarks/stage1.py; 32: 6.0 s, 64: 4.3 s)
@@ -117,6 +123,7 @@ class HuggingFaceBackend:
             check_model_dir(model_dir, settings.allow_pickle)
         self.model_dir = model_dir
         self.settings = settings
+        self.trust_remote_code = remote_code_allowed(settings.trust_remote_code)
         self.device = resolve_device(device)
         self.dtype_name = self._dtype_name()
         # a hub model is identified by its id (pin a revision by downloading it to a folder for exact caching)
@@ -161,7 +168,7 @@ class HuggingFaceBackend:
         base = adapter or str(self.model_dir)
         options: dict[str, Any] = {
             "dtype": getattr(torch, self.dtype_name),
-            "trust_remote_code": self.settings.trust_remote_code,
+            "trust_remote_code": self.trust_remote_code,
             "use_safetensors": None if self.settings.allow_pickle else True,
         }
         quantization = self._quantization_config()
@@ -181,7 +188,7 @@ class HuggingFaceBackend:
 
                 model = PeftModel.from_pretrained(model, str(self.model_dir))
             tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_options,
-                                                      trust_remote_code=self.settings.trust_remote_code)
+                                                      trust_remote_code=self.trust_remote_code)
         except Exception as error:  # a model that does not load is the user's input, whatever the library raised
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
             missing_gguf = self.gguf and isinstance(error, ImportError)

@@ -7,13 +7,14 @@ stand in for pickle weights that would really be loaded.
 
 from __future__ import annotations
 
-import json
+import os
 import re
 import struct
 from pathlib import Path
 from typing import Any
 
 from evaluator.errors import TaskevalError
+from evaluator.files import strict_json
 
 MODEL_SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
 MODEL_PICKLE = ("pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -22,6 +23,35 @@ ADAPTER_PICKLE = "adapter_model.bin"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+TRUST_REMOTE_CODE_ENV = "TASKEVAL_TRUST_REMOTE_CODE"
+ALLOW_HUB_ENV = "TASKEVAL_ALLOW_HUB_DOWNLOADS"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
+def remote_code_allowed(configured: bool) -> bool:
+    """Whether the model's own code may run: only when the workflow (or the person at the command line) says so
+    with TASKEVAL_TRUST_REMOTE_CODE (`--trust-remote-code`, the Action's `trust-remote-code`), never by the
+    configuration alone, which a pull request can change (docs/security.md)."""
+    allowed = _flag(TRUST_REMOTE_CODE_ENV)
+    if configured and not allowed:
+        raise TaskevalError("generation.trust_remote_code: true would run code from the model's folder, and a "
+                            "configuration (which a pull request can change) cannot allow that by itself",
+                            "pass --trust-remote-code on the command line, or `trust-remote-code: true` to the "
+                            f"Action (both set {TRUST_REMOTE_CODE_ENV}=1), if you trust the model's source")
+    return allowed
+
+
+def hub_downloads_allowed() -> bool:
+    """Whether a base model named inside an adapter (a file a pull request controls) may come from a hub: in CI
+    only when the workflow sets TASKEVAL_ALLOW_HUB_DOWNLOADS=1; elsewhere unless HF_HUB_OFFLINE is set."""
+    if _flag(ALLOW_HUB_ENV):
+        return True
+    return not _flag("CI") and not _flag("HF_HUB_OFFLINE")
 
 
 def is_hub_id(model: Path) -> bool:
@@ -33,7 +63,7 @@ def is_hub_id(model: Path) -> bool:
 
 def _json_file(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = strict_json(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise TaskevalError(f"{path}: not a readable JSON file ({error})".splitlines()[0],
                             "re-save the model with save_pretrained()") from None
@@ -52,15 +82,29 @@ def check_safetensors(path: Path) -> None:
             (header_length,) = struct.unpack("<Q", handle.read(8))
             if not 0 < header_length <= min(MAX_HEADER_BYTES, size - 8):
                 raise TaskevalError(f"{path}: not a safetensors file (bad header length)", hint)
-            header = json.loads(handle.read(header_length))
+            header = strict_json(handle.read(header_length).decode("utf-8"))
     except (OSError, struct.error, ValueError, UnicodeDecodeError) as error:
         raise TaskevalError(f"{path}: not a readable safetensors file ({type(error).__name__})", hint) from None
-    ends = [entry["data_offsets"][1] for name, entry in header.items()
-            if name != "__metadata__" and isinstance(entry, dict) and len(entry.get("data_offsets", ())) == 2]
+    tensors = {name: entry for name, entry in header.items() if name != "__metadata__"} \
+        if isinstance(header, dict) else None
+    if not tensors or not all(_tensor_entry(entry) for entry in tensors.values()):
+        raise TaskevalError(f"{path}: not a safetensors file (its header is not a table of tensors with "
+                            "dtype, shape and data_offsets)", hint)
+    ends = [entry["data_offsets"][1] for entry in tensors.values()]
     expected = 8 + header_length + max(ends, default=0)
     if expected != size:
         raise TaskevalError(f"{path}: truncated or padded safetensors file ({size} bytes, its header says "
                             f"{expected})", hint)
+
+
+def _tensor_entry(entry: Any) -> bool:
+    """One tensor of a safetensors header: a dtype, a shape and two ordered byte offsets."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str) or \
+            not isinstance(entry.get("shape"), list):
+        return False
+    offsets = entry.get("data_offsets")
+    return isinstance(offsets, list) and len(offsets) == 2 and \
+        all(isinstance(o, int) and not isinstance(o, bool) and o >= 0 for o in offsets) and offsets[0] <= offsets[1]
 
 
 def _weights(folder: Path, names: tuple[str, ...]) -> list[Path]:
@@ -70,7 +114,12 @@ def _weights(folder: Path, names: tuple[str, ...]) -> list[Path]:
         if not path.exists():
             continue
         if name.endswith(".index.json"):
-            shards = sorted(set(_json_file(path).get("weight_map", {}).values()))
+            weight_map = _json_file(path).get("weight_map")
+            if not isinstance(weight_map, dict) or not all(isinstance(s, str) and s and "/" not in s and
+                                                           s not in (".", "..") for s in weight_map.values()):
+                raise TaskevalError(f"{path}: not a shard index (its 'weight_map' must map tensor names to shard "
+                                    "files in this folder)", "re-save the model with save_pretrained()")
+            shards = sorted(set(weight_map.values()))
             missing = [s for s in shards if not (folder / s).exists()]
             if missing or not shards:
                 raise TaskevalError(f"{path}: the index names shards that are not there: {', '.join(missing[:3])}",
@@ -126,6 +175,11 @@ def _check_adapter(folder: Path, allow_pickle: bool) -> None:
         raise TaskevalError(f"{folder}: no adapter weights ({ADAPTER_SAFETENSORS})",
                             "save the adapter with save_pretrained()")
     base_path = Path(base)
+    if is_hub_id(base_path) and not hub_downloads_allowed():
+        raise TaskevalError(f"{folder / 'adapter_config.json'}: base model '{base}' not found here, and taskeval "
+                            "downloads an adapter's base from a hub only when the workflow allows it",
+                            "make the base model there (read relative to the current folder), or set "
+                            f"{ALLOW_HUB_ENV}=1 in the workflow's env if the runner may download it")
     if not is_hub_id(base_path):
         check_model_dir(base_path, allow_pickle, what=f"base model of {folder}",
                         missing=f"base_model_name_or_path in {folder / 'adapter_config.json'} is read relative to "

@@ -20,6 +20,11 @@ from evaluator.generation.stopping import cut_at_stop
 from evaluator.openai_calls import call_with_retries, describe, make_client
 
 
+def _count(value: object) -> int | None:
+    """A token count the server reported, or None when it reported none that is a count."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 class ServedModelBackend:
     """Outputs from a served model."""
 
@@ -69,26 +74,39 @@ class ServedModelBackend:
             raise TaskevalError(f"the served model at {self.base_url} failed on case '{case.id}': "
                                 f"{describe(error)}", "check that the server is up and serves "
                                 f"'{self.model}'; outputs generated so far are cached") from None
-        choice = response.choices[0]
-        raw = choice.text if self.settings.api == "completions" else (choice.message.content or "")
+        choices = getattr(response, "choices", None)
+        choice = choices[0] if isinstance(choices, list) and choices else None
+        if self.settings.api == "completions":
+            raw = getattr(choice, "text", None)
+        else:  # a chat message without content (a tool call, say) is an empty output
+            message = getattr(choice, "message", None)
+            raw = (getattr(message, "content", None) or "") if message is not None else None
+        if not isinstance(raw, str):
+            raise TaskevalError(f"the served model at {self.base_url} answered case '{case.id}' without a choice "
+                                "holding text (no 'choices', or a choice of the wrong shape)",
+                                "check that base_url is an OpenAI-compatible endpoint and generation.api "
+                                f"('{self.settings.api}') is the API it serves")
         text, closed = cut_at_stop(raw)
         usage = getattr(response, "usage", None)
         return Generation(
-            output=text, truncated=not closed and choice.finish_reason == "length",
-            prompt_tokens=getattr(usage, "prompt_tokens", None), completion_tokens=getattr(usage, "completion_tokens",
-                                                                                           None),
+            output=text, truncated=not closed and getattr(choice, "finish_reason", None) == "length",
+            prompt_tokens=_count(getattr(usage, "prompt_tokens", None)),
+            completion_tokens=_count(getattr(usage, "completion_tokens", None)),
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
     def generate(self, cases: Sequence[Request], on_batch: BatchCallback | None = None) -> list[Generation]:
         chunk = self.settings.concurrency * 4
         outputs: list[Generation] = []
-        with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.settings.concurrency)
+        try:
             for start in range(0, len(cases), chunk):
                 part = list(cases[start:start + chunk])
                 generated = list(pool.map(self._generate_one, part))
                 outputs += generated
                 if on_batch is not None:
                     on_batch(list(zip(part, generated)))
+        finally:  # an interrupt (Ctrl-C, SIGTERM) does not wait for the requests still queued
+            pool.shutdown(wait=False, cancel_futures=True)
         return outputs
 

@@ -66,9 +66,9 @@ def test_a_served_model_run_end_to_end_with_the_cache(tmp_path: Path, monkeypatc
     monkeypatch.chdir(ROOT)
     with fake_openai(answer_from_benchmark) as server:
         config = tmp_path / "served.yaml"
-        config.write_text((ROOT / "examples" / "config.yaml").read_text() + (
-            f"generation: {{backend: openai, base_url: '{server.base_url}', cache_dir: '{tmp_path / 'cache'}'}}\n"
-            "latency: {samples: 5}\n"))
+        config.write_text((ROOT / "examples" / "config.yaml").read_text().replace("generation:\n", (
+            f"generation:\n  backend: openai\n  base_url: '{server.base_url}'\n  cache_dir: '{tmp_path / 'cache'}'\n"
+        ), 1) + "latency: {samples: 5}\n")
         args = ["run", "--model", "task-api", "--benchmark", str(BENCHMARK), "--config", str(config), "--quiet"]
         assert main([*args, "--output-dir", str(tmp_path / "a")]) == 0
         first = len(server.requests)
