@@ -195,7 +195,7 @@ def read_published(output_dir: Path, github: Any, context: Any, inputs: Inputs) 
         raise TaskevalError("mode: publish needs a github-token to find the pull request and post",
                             "pass `github-token: ${{ github.token }}` (the default)")
     pr_number, head = publish_target(github, context, inputs)
-    if report.commit != head:
+    if report.decision != ERROR and report.commit != head:  # an ERROR report can claim no verdict, stale or not
         raise TaskevalError(f"{json_path}: the report is of commit {str(report.commit)[:12]}, but pull request "
                             f"#{pr_number} is now at {head[:12]}: it is stale or not this pull request's",
                             "let the evaluation run of the current head finish; its workflow_run publishes it")

@@ -383,7 +383,7 @@ def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, 
     wanted = min(settings.min_samples, len(outcomes))
     if details.left_out_by_budget and len(scored) < wanted:  # the budget cut the sample below what the config
         # asks for: not measured, so a gate on it fails closed (unscored verdicts alone stay out of the mean)
-        reason = (f"judge scores not measured: the budget of ${settings.budget_usd:.2f} left out "
+        reason = (f"judge scores not measured: the budget of ${settings.budget_usd:.4g} left out "
                   f"{details.left_out_by_budget} of {len(outcomes)} sampled cases, leaving {len(scored)} verdicts, "
                   f"fewer than judge.min_samples ({settings.min_samples}); raise judge.budget_usd")
         details = replace(details, notes=(*details.notes, reason))

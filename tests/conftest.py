@@ -1,5 +1,5 @@
 """Every test run keeps the output cache's key file (evaluator/cache_signing.py) in a folder of its own, never in
-the home folder of whoever runs the tests."""
+the home folder of whoever runs the tests, and reaches no model hub (HF_HUB_OFFLINE), in CI or not."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import pytest
 
 @pytest.fixture(autouse=True, scope="session")
 def _cache_key_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    previous = os.environ.get("XDG_CONFIG_HOME")
+    previous = {name: os.environ.get(name) for name in ("XDG_CONFIG_HOME", "HF_HUB_OFFLINE", "TASKEVAL_CACHE_KEY")}
     os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config-home"))
+    os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.pop("TASKEVAL_CACHE_KEY", None)
     yield
-    if previous is None:
-        os.environ.pop("XDG_CONFIG_HOME", None)
-    else:
-        os.environ["XDG_CONFIG_HOME"] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

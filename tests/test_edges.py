@@ -313,7 +313,8 @@ def test_a_real_key_and_token_reach_no_sink(ws: Workspace, capsys: pytest.Captur
         posted = json.dumps(state.check_runs) + json.dumps(list(state.comments.values()))
     assert ran.code == 1 and ran.outputs["decision"] == "BLOCK"
     log = "\n".join(line for line in ran.printed.splitlines() if not line.startswith("::add-mask::"))
-    sinks = {"stdout and stderr (but ::add-mask::, which tells the runner what to hide)": log, "report.json": json.dumps(ran.report),
+    sinks = {"the log (but ::add-mask::, which tells the runner what to hide)": log,
+             "report.json": json.dumps(ran.report),
              "report.md": (ws.root / "out" / "report.md").read_text(), "step summary": ran.summary,
              "outputs": json.dumps(ran.outputs), "check run and comment": posted}
     assert "could not post the pull-request comment (HTTP 422)" in ran.printed
@@ -496,3 +497,44 @@ def test_sigterm_to_the_action_leaves_an_error_report_and_an_intact_cache(ws: Wo
     text = cache_file.read_text()
     rows = [json.loads(line) for line in text.splitlines()]  # whole lines only: nothing torn
     assert text.endswith("\n") and rows and len(rows) % 4 == 0 and all(row["mac"] for row in rows)
+
+
+# ---- 7. What was not measured fails its gate; outside text of any shape never crashes a run ------------------------
+
+def test_a_judge_sample_cut_below_min_samples_by_the_budget_is_not_measured(ws: Workspace,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    reply = json.dumps({"reasoning": "fine", "scores": {"accuracy": 5, "helpfulness": 5, "format_quality": 5}})
+    with fake_openai(lambda body, index: Reply(content=reply)) as server:
+        gates = GATES.replace("metric: accuracy", "metric: llm_judge_overall").replace("0.85", "0.5")
+        ws.file("budget.yaml", f"judge: {{base_url: '{server.base_url}', model: judge, min_samples: 10, "
+                               f"budget_usd: 0.003, prices: {{judge: {{input: 0.5, output: 1.5}}}}}}\n{gates}")
+        assert cli(["run", "--benchmark", str(ws.root / "bench.jsonl"), "--predictions", str(ws.root / "good.jsonl"),
+                    "--config", str(ws.root / "budget.yaml"), "--output-dir", str(ws.root / "o"), "--quiet",
+                    "--no-cache"]) == 1
+    report = json.loads((ws.root / "o" / "report.json").read_text())
+    (gate,) = report["gates"]
+    assert gate["passed"] is None and report["decision"] == "BLOCK"  # fails closed
+    assert "llm_judge_overall" not in report["metrics"] and "judge_cost_usd" in report["metrics"]
+    assert any("fewer than judge.min_samples (10)" in w and "budget" in w for w in report["warnings"])
+
+
+def test_a_model_output_of_any_depth_scores_as_invalid(ws: Workspace) -> None:
+    rows = [json.loads(line) for line in (ws.root / "good.jsonl").read_text().splitlines()]
+    rows[0]["output"] = "[" * 100_000 + "]" * 100_000
+    rows[1]["output"] = '{"action": ' + "[" * 70 + "]" * 70 + "}"
+    write_jsonl(ws.root / "deep.jsonl", rows)
+    assert cli(["run", "--benchmark", str(ws.root / "bench.jsonl"), "--predictions", str(ws.root / "deep.jsonl"),
+                "--config", str(ws.root / "config.yaml"), "--output-dir", str(ws.root / "o"), "--quiet",
+                "--no-cache"]) == 0  # 18 of 20 right: passes the 0.85 gate
+    report = json.loads((ws.root / "o" / "report.json").read_text())
+    assert report["metrics"]["json_valid_rate"]["value"] == 0.9
+
+
+def test_a_served_reply_without_choices_names_the_case(ws: Workspace, capsys: pytest.CaptureFixture) -> None:
+    with fake_openai(lambda body, index: Reply(raw={"id": "x", "object": "chat.completion"})) as server:
+        ws.file("served.yaml", f"generation: {{backend: openai, base_url: '{server.base_url}'}}\n"
+                               f"judge: {{provider: none}}\n{GATES}")
+        assert cli(["run", "--model", "served", "--benchmark", str(ws.root / "bench.jsonl"), "--config",
+                    str(ws.root / "served.yaml"), "--output-dir", str(ws.root / "o"), "--quiet", "--no-cache"]) == 2
+    error = capsys.readouterr().err
+    assert "without a choice" in error and "case '" in error and "Traceback" not in error

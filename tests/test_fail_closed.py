@@ -93,6 +93,23 @@ def truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+ALIAS_BOMB = "".join(f"{name}: &{name} [{', '.join(['*' + prev] * 9 if prev else ['lol'] * 9)}]\n"
+                     for prev, name in zip(["", *"abcdefgh"], "abcdefghi"))
+"""Nine levels of nine aliases each: a few hundred bytes that expand to 387 million strings."""
+
+
+def adapter_on(folder: Path, base: str) -> None:
+    """The folder becomes a LoRA adapter on `base` (its full weights stand in for the adapter's)."""
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": base, "peft_type": "LORA"}))
+    (folder / "model.safetensors").rename(folder / "adapter_model.safetensors")
+
+
+def safetensors_header(folder: Path, header: bytes) -> None:
+    import struct
+
+    (folder / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header)
+
+
 def pickle_adapter(folder: Path) -> None:
     adapter = folder.parent / "adapter"
     adapter.mkdir()
@@ -189,6 +206,42 @@ CLI_CASES: list[tuple[str, Callable[[Setup], list[str]], int, str]] = [
      lambda s: copy_model(s, pickle_adapter)[:-1] + [str(s.root / "model" / "adapter")], 2, "adapter_model.bin"),
     ("a local-looking model path that does not exist",
      lambda s: s.run("--model", str(s.root / "models" / "task-api"), predictions=""), 2, "not found"),
+    # bounded inputs (a pull request controls these files)
+    ("YAML duplicate key", lambda s: with_config(s, f"judge: {{provider: none}}\njudge: {{provider: none}}\n{GATES}"),
+     2, "duplicate key 'judge' (lines 1 and 2)"),
+    ("YAML alias bomb", lambda s: with_config(s, ALIAS_BOMB + GATES), 2, "aliases"),
+    ("YAML nested 5,000 deep", lambda s: with_config(s, "x: " + "[" * 5000 + "]" * 5000 + "\n" + GATES), 2,
+     "nested deeper than 64"),
+    ("gate threshold -1 on a rate", lambda s: with_config(s, GATES.replace("0.85", "-1")), 2, "outside [0, 1]"),
+    ("gate threshold 95 on a rate", lambda s: with_config(s, GATES.replace("0.85", "95")), 2, "write 0.95"),
+    ("gate threshold 2 on a difference", lambda s: with_config(s, GATES.replace("metric: accuracy",
+                                                                                "metric: accuracy_vs_baseline")
+                                                             .replace("0.85", "2")), 2, "outside [-1, 1]"),
+    ("judge price NaN", lambda s: with_config(s, "judge: {model: m, prices: {m: {input: .nan, output: 1}}}\n"
+                                                 + GATES), 2, "judge.prices.m"),
+    ("judge price negative", lambda s: with_config(s, "judge: {model: m, prices: {m: {input: -1, output: 1}}}\n"
+                                                      + GATES), 2, "finite, non-negative"),
+    ("benchmark nested 100,000 deep", lambda s: s.run()[:2] + [str(s.file("deep.jsonl", '{"input": "x", '
+     '"expected_output": ' + "[" * 100_000 + "]" * 100_000 + "}\n"))] + s.run()[3:], 2, "nested deeper"),
+    ("baseline nested 100,000 deep", lambda s: s.run("--baseline", str(s.file("b.json", '{"accuracy": '
+                                                                               + "[" * 100_000 + "]" * 100_000
+                                                                               + "}"))), 2, "nested deeper"),
+    ("predictions nested 100,000 deep", lambda s: s.run(predictions=s.file(
+        "deep-p.jsonl", '{"id": "x", "output": "", "extra": ' + "[" * 100_000 + "]" * 100_000 + "}\n").name), 2,
+     "nested deeper"),
+    ("baseline metrics disagree with its own cases",
+     lambda s: with_baseline(s, lambda d: d["metrics"]["accuracy"].update(value=0.5)), 2, "per-case checks"),
+    ("trust_remote_code in the config alone", lambda s: s.run("--model", str(MODEL), predictions="", config=s.file(
+        "trc.yaml", f"generation: {{trust_remote_code: true}}\n{GATES}")), 2, "--trust-remote-code"),
+    ("adapter base that is no folder here (CI: no hub download)",
+     lambda s: copy_model(s, lambda f: adapter_on(f, "models/base")), 2, "not found here"),
+    ("safetensors header that is a list", lambda s: copy_model(s, lambda f: safetensors_header(f, b"[1, 2]")), 2,
+     "not a safetensors file"),
+    ("safetensors offsets that are strings", lambda s: copy_model(s, lambda f: safetensors_header(
+        f, b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": ["0", "4"]}}')), 2, "not a safetensors file"),
+    ("shard index whose weight_map is a list", lambda s: copy_model(s, lambda f: (
+        (f / "model.safetensors").unlink(), (f / "model.safetensors.index.json").write_text('{"weight_map": [1]}'))),
+     2, "not a shard index"),
     # writes
     ("output dir is a file", lambda s: s.run()[:4] + [str(s.file("a-file", "x"))] + s.run()[5:], 2, "a-file"),
     ("output dir under a file", lambda s: s.run()[:4] + [str(s.file("a-file", "x") / "out")] + s.run()[5:], 2,
@@ -332,6 +385,11 @@ ACTION_CASES: list[tuple[str, Callable[[Setup, dict[str, str]], None], str]] = [
      "not a taskeval report"),
     ("pr-number abc", lambda s, env: env.update(INPUT_PR_NUMBER="abc"), "pr-number"),
     ("pr-number -7", lambda s, env: env.update(INPUT_PR_NUMBER="-7"), "pr-number"),
+    ("pr-number ² (a digit to Python, not a number)", lambda s, env: env.update(INPUT_PR_NUMBER="²"), "pr-number"),
+    ("event's pull_request is a string", lambda s, env: s.file("event.json", '{"pull_request": "7"}'),
+     "'pull_request' is str"),
+    ("event's workflow_run.pull_requests is an object", lambda s, env: s.file(
+        "event.json", '{"workflow_run": {"pull_requests": {"number": 7}}}'), "workflow_run.pull_requests"),
     ("bad config through the Action",
      lambda s, env: env.update(INPUT_CONFIG=str(s.file("e.yaml", "quality_gates: []"))), "no blocking gate"),
     ("unknown mode", lambda s, env: env.update(INPUT_MODE="deploy"), "input 'mode'"),
