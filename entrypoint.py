@@ -27,7 +27,6 @@ from evaluator.redaction import redact, register_environment, register_secrets
 FAIL_ON = ("blocking", "warning", "never")
 Warn = Callable[[Exception, str], None]
 MODES = ("all", "evaluate", "publish")
-DECISIONS = tuple(d.value for d in Decision)
 DEPLOY, BLOCK, ERROR = Decision.DEPLOY, Decision.BLOCK, Decision.ERROR
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 """Exit codes: the job passes, fails on its gates (BLOCK, or warnings with `fail-on: warning`), or is an ERROR."""

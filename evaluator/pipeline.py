@@ -27,7 +27,7 @@ from evaluator.latency import run_latency
 from evaluator.metrics import METRICS, MetricValue
 from evaluator.names import GateType, Stage
 from evaluator.plugins import BACKENDS
-from evaluator.redaction import placeholder_notes
+from evaluator.redaction import stand_in_notes
 from evaluator.results import FAILED, PASSED, RunResult, StageResult, skipped
 from evaluator.safety import RedTeamCase, load_suite, safety_stage
 from evaluator.scoring import CaseResult
@@ -252,7 +252,7 @@ def run(options: RunOptions) -> RunResult:
     inputs = load_inputs(options.config, options.benchmark, options.baseline)
     config, baseline = inputs.config, inputs.baseline
     judge_key = options.judge_api_key or os.environ.get("OPENAI_API_KEY")
-    keys = placeholder_notes({"the judge's API key": judge_key if config.judge.provider != "none" else None,
+    keys = stand_in_notes({"the judge's API key": judge_key if config.judge.provider != "none" else None,
                               config.generation.api_key_env: os.environ.get(config.generation.api_key_env)
                               if config.generation.backend == "openai" else None})
     seed = options.seed if options.seed is not None else config.judge.seed

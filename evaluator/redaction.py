@@ -7,9 +7,9 @@ Two nets, applied by `redact` to raw text before anything truncates, escapes or 
   run of at least `MIN_FRAGMENT` characters from the start or the end of a secret is masked;
 - the shapes of secrets, known or not: `sk-…`, `ghp_`/`ghs_`/`github_pat_…`, `Bearer …` and `Authorization:` values.
 
-A placeholder is not a secret: values shorter than `MIN_SECRET_LENGTH` characters, or made of one word of the
-report's own vocabulary (`none`, `dummy`, `placeholder`, …), are not masked, since masking them would garble
-ordinary text ("judge.provider is ***"); `register_secret` says so, and the run reports it.
+A stand-in is not a secret: values shorter than `MIN_SECRET_LENGTH` characters, or made of one word of the
+report's own vocabulary (`none`, `dummy`, …), are not masked, since masking them would garble ordinary text
+("judge.provider is ***"); `register_secret` says so, and the run reports it.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from collections.abc import Iterable, Mapping
 
 MASK = "***"
 MIN_SECRET_LENGTH = 8
-"""Shorter values are placeholders, not secrets (and masking them would garble ordinary text)."""
+"""Shorter values are stand-ins, not secrets (and masking them would garble ordinary text)."""
 MIN_FRAGMENT = 12
 """A run of this many characters from either end of a known secret is masked (a key cut by a length limit)."""
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 """Environment variables whose values are secrets."""
 
-PLACEHOLDER_WORDS = frozenset("""
+STAND_IN_WORDS = frozenset("""
     none null nil true false yes no empty unset unused dummy placeholder changeme secret token key apikey password
     test testing local localhost example sample default disabled ignored notneeded anything nokey required optional
     openai ollama vllm llama llamacpp lmstudio sglang server judge model provider deploy block error passed failed
@@ -48,18 +48,18 @@ _secrets: set[str] = set()
 _lock = threading.Lock()
 
 
-def is_placeholder(value: str) -> bool:
-    """A value too short, or too ordinary, to be a secret (`none`, `sk-local` is short, `placeholder`)."""
+def is_stand_in(value: str) -> bool:
+    """A value too short, or too ordinary, to be a secret (`none`, `dummy`; `sk-local` is short)."""
     text = value.strip()
-    return len(text) < MIN_SECRET_LENGTH or re.sub(r"[-_ ]", "", text).lower() in PLACEHOLDER_WORDS
+    return len(text) < MIN_SECRET_LENGTH or re.sub(r"[-_ ]", "", text).lower() in STAND_IN_WORDS
 
 
 def register_secret(value: str | None) -> bool:
     """Remember a secret so that `redact` removes it from every text from now on. Returns False when the value
-    looks like a placeholder and is therefore not masked (the caller says so in the report)."""
+    looks like a stand-in (no real key) and is therefore not masked (the caller says so in the report)."""
     if not value or not value.strip():
         return True
-    if is_placeholder(value):
+    if is_stand_in(value):
         return False
     with _lock:
         _secrets.add(value.strip())
@@ -76,10 +76,11 @@ def register_environment(environ: Mapping[str, str]) -> None:
     register_secrets(value for name, value in environ.items() if SECRET_NAME.search(name))
 
 
-def placeholder_notes(keys: Mapping[str, str | None]) -> list[str]:
-    """Register the keys a run uses (label → value); a note for each that looks like a placeholder."""
-    return [f"{label} looks like a placeholder ({len(value.strip())} characters), so it is not masked in reports; "
-            "a real key is" for label, value in keys.items() if value and not register_secret(value)]
+def stand_in_notes(keys: Mapping[str, str | None]) -> list[str]:
+    """Register the keys a run uses (label → value); a note for each that looks like a stand-in, not a key."""
+    return [f"{label} looks like a stand-in, not a real key ({len(value.strip())} characters, or a plain word), so "
+            "it is not masked in reports; a real key is"
+            for label, value in keys.items() if value and not register_secret(value)]
 
 
 def _mask_fragments(text: str, secret: str) -> str:

@@ -341,10 +341,10 @@ def test_redaction_covers_cut_values_and_secret_shapes(text: str, masked: bool) 
     assert KEY[:20] not in redact(text) and "0123456789abcdefABCDEF" not in redact(text)
 
 
-def test_a_placeholder_key_is_not_a_secret_and_the_report_says_so(ws: Workspace, capsys: pytest.CaptureFixture,
+def test_a_stand_in_key_is_not_a_secret_and_the_report_says_so(ws: Workspace, capsys: pytest.CaptureFixture,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "none")
-    monkeypatch.setenv("SOME_TOKEN", "placeholder")
+    monkeypatch.setenv("SOME_TOKEN", "dummy")
     with fake_openai(lambda body, index: Reply(status=500)) as server:
         ws.file("judge.yaml", f"judge: {{provider: openai, base_url: '{server.base_url}', model: judge, "
                               f"max_attempts: 1, prices: {{judge: {{input: 0, output: 0}}}}}}\n{GATES}")
@@ -352,7 +352,7 @@ def test_a_placeholder_key_is_not_a_secret_and_the_report_says_so(ws: Workspace,
                     str(ws.root / "good.jsonl"), "--config", str(ws.root / "judge.yaml"), "--output-dir",
                     str(ws.root / "o"), "--quiet", "--no-cache"]) == 0
     report = json.loads((ws.root / "o" / "report.json").read_text())
-    assert any("looks like a placeholder" in w for w in report["warnings"])
+    assert any("looks like a stand-in" in w for w in report["warnings"])
     assert "***" not in json.dumps(report) and "judge.provider" not in "".join(report["warnings"])
 
 
