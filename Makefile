@@ -33,7 +33,7 @@ base-model: install
 # (tests/test_llama_server.py), built from source (~5 minutes, once). GGML_NATIVE=OFF: a build tuned to this CPU
 # (AVX-512, AMX) crashes on any prompt longer than a token; --no-cache-dir so a cached build of that kind is not reused.
 dev-install: install base-model
-	$(PIP) $(CONSTRAINTS) -e ".[dev]"
+	$(PIP) $(CONSTRAINTS) -e ".[dev,gpu]"
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) --no-cache-dir $(CONSTRAINTS) "llama-cpp-python[server]==0.3.36"
 
 demo: base-model

@@ -30,7 +30,8 @@ from evaluator.scoring import CaseResult
 from evaluator.stats import cases_for_drop, holm_adjust, min_detectable_drop_mean
 
 STAGE = Stage.REGRESSION_COMPARISON
-ENVIRONMENT_KEYS = ("device", "gpu", "cuda", "dtype", "quantization", "batch_size", "torch", "transformers")
+ENVIRONMENT_KEYS = ("device", "gpu", "cuda", "dtype", "batch_size", "torch", "transformers")
+"""Environment differences worth a warning (quantization has a warning of its own)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,11 @@ def environment_warnings(baseline: Baseline, fingerprint: Mapping[str, Any]) -> 
         if key in baseline.environment and baseline.environment.get(key) != current.get(key):
             warnings.append(f"environment differs from the baseline's: {key} {baseline.environment.get(key)!r} → "
                             f"{current.get(key)!r}")
+    was, now_loaded = baseline.environment.get("quantization"), current.get("quantization") or "none"
+    if was is not None and was != now_loaded:
+        warnings.append(f"production's baseline was measured with quantization '{was}' and this run with "
+                        f"'{now_loaded}': quantized weights change outputs, so part of any difference may be the "
+                        "quantization alone; compare at the same quantization to judge the model")
     now = {"schema": fingerprint.get("schema"), "prompt": fingerprint.get("prompt"),
            "config": fingerprint.get("config", {}).get("sha256")}
     for key, value in now.items():

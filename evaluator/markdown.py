@@ -297,6 +297,9 @@ def _footer(result: RunResult, json_path: Path) -> list[str]:
     figures = _run_figures(result)
     model = result.fingerprint.get("model", {})
     runtime = ", ".join(str(model[k]) for k in ("device", "dtype") if k in model) or str(model.get("backend", ""))
+    if model.get("quantization", "none") != "none":  # how the weights were loaded: the numbers depend on it
+        runtime += (f", {model['quantization']} {model.get('quant_type', '')} (bitsandbytes "
+                    f"{model.get('bitsandbytes', '?')})")
     config = result.fingerprint.get("config", {}).get("path", "")
     return [*([figures, ""] if figures else []),
             f"<sub>taskeval {__version__} · report: {code(json_path.name, 60)} · config "

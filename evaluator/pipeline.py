@@ -148,8 +148,8 @@ def run_fingerprint(options: RunOptions, config: Config, cases: list[Case], tota
         "config": {"path": config.source, "sha256": config.digest},
         "schema": sha256_hex(schema.read_text(encoding="utf-8")) if schema and schema.exists() else None,
         "prompt": sha256_hex(compact_json(prompt)),
-        "environment": {**{k: model[k] for k in ("device", "gpu", "cuda", "dtype", "quantization", "batch_size")
-                           if k in model},
+        "environment": {**{k: model[k] for k in ("device", "gpu", "cuda", "dtype", "quantization", "quant_type",
+                                                 "compute_dtype", "bitsandbytes", "batch_size") if k in model},
                         **{k: libraries[k] for k in ("python", "torch", "transformers") if k in libraries}},
         "libraries": libraries,
         "seed": seed,
@@ -170,6 +170,14 @@ def planned_warnings(config: Config, baseline: Baseline | None, cases: list[Case
     sample = (len(ids & set(baseline.judge_ids)) if baseline.judge_ids
               else sample_size(len(cases), config.judge.sample_rate, config.judge.min_samples))
     return warnings + planned_judge_warnings(config.regression, baseline, sample)
+
+
+def load_notes(model: dict[str, Any]) -> tuple[str, ...]:
+    """What the report should say about how the model was loaded: quantization on the CPU is for checking only."""
+    if model.get("device") == "cpu" and model.get("quantization", "none") != "none":
+        return (f"generation.quantization: {model['quantization']} ran on the CPU through bitsandbytes' CPU kernels: "
+                "slow, and meant for checking the quantized path, not for speed (a T4 runs it on CUDA)",)
+    return ()
 
 
 def absent_reasons(stages: list[StageResult]) -> dict[str, str]:
@@ -275,7 +283,8 @@ def run(options: RunOptions) -> RunResult:
     return RunResult(
         decision=decide(gates), stages=tuple(stages), metrics=table, gates=tuple(gates),
         cases=tuple(measured.cases), fingerprint=fingerprint, config=config.to_json(),
-        warnings=run_warnings((*planned, *measured.notes), stages, gates), started_at=started_at,
+        warnings=run_warnings((*planned, *load_notes(fingerprint["model"]), *measured.notes), stages,
+                              gates), started_at=started_at,
         duration_seconds=time.perf_counter() - started, cost=run_cost(config, stages, table),
         judge_scores=measured.judge_scores,
     )

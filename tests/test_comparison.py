@@ -210,3 +210,17 @@ def test_a_changed_case_is_neither_paired_nor_counted_as_broken() -> None:
     details = compare(changed, keyed, metrics=["accuracy"])
     assert details["paired_cases"] == 97 and list(details["unpaired_ids"]) == ["case-0", "case-1", "case-2"]
     assert not details["flipped_cases"]  # wrong now against a new gold output: not a regression of the model
+
+
+def test_a_baseline_measured_at_another_quantization_is_said_once() -> None:
+    from evaluator.comparison import environment_warnings
+    from evaluator.pipeline import load_notes
+
+    baseline = Baseline("b.json", {"accuracy": MetricValue("accuracy", 0.9, 10)}, {},
+                        environment={"device": "cuda", "quantization": "none"})
+    fingerprint = {"environment": {"device": "cuda", "quantization": "4bit", "quant_type": "nf4"}}
+    (warning,) = environment_warnings(baseline, fingerprint)
+    assert "measured with quantization 'none' and this run with '4bit'" in warning
+    assert environment_warnings(replace(baseline, environment={}), fingerprint) == []  # unknown: nothing to say
+    assert load_notes({"device": "cpu", "quantization": "8bit"})[0].startswith("generation.quantization: 8bit ran on")
+    assert load_notes({"device": "cuda", "quantization": "8bit"}) == ()

@@ -16,6 +16,7 @@ from typing import Any
 
 from evaluator.config import GenerationSettings
 from evaluator.errors import TaskevalError
+from evaluator.files import strict_json
 from evaluator.generation.base import BatchCallback, Generation, Request
 from evaluator.generation.model_folder import (
     adapter_base,
@@ -145,18 +146,64 @@ class HuggingFaceBackend:
         return CUDA_FIRST_BATCH_SIZE if self.device == "cuda" else CPU_BATCH_SIZE
 
     def _quantization_config(self) -> Any:
+        """bitsandbytes' settings for `generation.quantization` (4bit: NF4 with the run's dtype as compute dtype;
+        8bit: LLM.int8()), on CUDA or, where the installed bitsandbytes runs there (0.45 and later), on the CPU."""
         if self.settings.quantization == "none":
             return None
-        if self.device != "cuda":
-            raise TaskevalError(f"generation.quantization: {self.settings.quantization} needs a CUDA device",
-                                "set generation.quantization: none to run on the CPU")
+        if self.gguf:
+            raise TaskevalError(f"generation.quantization: {self.settings.quantization} cannot apply to a .gguf "
+                                "file (it is quantized already, and transformers de-quantizes it)",
+                                "set generation.quantization: none, or give the model as a Hugging Face folder")
         import torch
-        from transformers import BitsAndBytesConfig
 
+        try:
+            import bitsandbytes
+            from transformers import BitsAndBytesConfig
+        except ImportError:
+            raise TaskevalError(f"generation.quantization: {self.settings.quantization} needs bitsandbytes, which "
+                                "is not installed", "pip install 'bitsandbytes>=0.45' accelerate (the Action's "
+                                "image has them)") from None
+        if self.device != "cuda" and tuple(int(p) for p in bitsandbytes.__version__.split(".")[:2]) < (0, 45):
+            raise TaskevalError(f"generation.quantization: {self.settings.quantization} on the CPU needs "
+                                f"bitsandbytes 0.45 or later (installed: {bitsandbytes.__version__})",
+                                "pip install 'bitsandbytes>=0.45', or set generation.quantization: none")
+        self._check_no_foreign_quantization()
         if self.settings.quantization == "4bit":
             return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                       bnb_4bit_compute_dtype=getattr(torch, self.dtype_name))
         return BitsAndBytesConfig(load_in_8bit=True)
+
+    def _check_no_foreign_quantization(self) -> None:
+        """A config.json that already names another quantization (a GGUF or GPTQ file it was converted from, say)
+        makes transformers refuse bitsandbytes with an opaque error; say which file and key, and the fix."""
+        base = adapter_base(self.model_dir) if not self.hub_id else None
+        folder = Path(base) if base is not None and not is_hub_id(Path(base)) else self.model_dir
+        path = folder / "config.json"
+        try:
+            config = strict_json(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (OSError, ValueError, UnicodeDecodeError):
+            return  # the load reports an unreadable config itself
+        existing = config.get("quantization_config") if isinstance(config, dict) else None
+        method = existing.get("quant_method") if isinstance(existing, dict) else None
+        if existing is not None and method != "bitsandbytes":
+            raise TaskevalError(
+                f"{path}: 'quantization_config' says the weights are quantized with {method or 'another method'}, "
+                f"so generation.quantization: {self.settings.quantization} (bitsandbytes) cannot apply",
+                "if the safetensors weights are plain floats (a model converted from a GGUF file, say), delete "
+                "'quantization_config' from config.json; otherwise set generation.quantization: none")
+
+    def load_description(self) -> dict[str, object]:
+        """How the weights were loaded: dtype, quantization (its type, 4-bit's compute dtype, the bitsandbytes
+        version): in the fingerprint, the report and the cache key."""
+        described: dict[str, object] = {"dtype": self.dtype_name, "quantization": self.settings.quantization}
+        if self.settings.quantization != "none":
+            from importlib import metadata
+
+            if self.settings.quantization == "4bit":
+                described["compute_dtype"] = self.dtype_name
+            described["quant_type"] = "nf4" if self.settings.quantization == "4bit" else "int8"
+            described["bitsandbytes"] = metadata.version("bitsandbytes")
+        return described
 
     def _load(self) -> tuple[Any, Any]:
         import torch
@@ -174,7 +221,7 @@ class HuggingFaceBackend:
         quantization = self._quantization_config()
         if quantization is not None:
             options["quantization_config"] = quantization
-            options["device_map"] = {"": 0}
+            options["device_map"] = {"": 0 if self.device == "cuda" else "cpu"}
         local_tokenizer = (self.model_dir / "tokenizer_config.json").exists()
         tokenizer_source, tokenizer_options = str(self.model_dir if local_tokenizer else base), {}
         if self.gguf:  # transformers reads model and tokenizer out of the file (and de-quantizes the weights)
@@ -211,7 +258,7 @@ class HuggingFaceBackend:
         return {
             "backend": "huggingface", "path": str(self.model_dir), "sha256": self._digest, "device": self.device,
             "gpu": torch.cuda.get_device_name(0) if cuda else None, "cuda": torch.version.cuda if cuda else None,
-            "dtype": self.dtype_name, "quantization": self.settings.quantization, "batch_size": self.batch_size,
+            "batch_size": self.batch_size, **self.load_description(),
         }
 
     def covers(self, requests: Sequence[Request]) -> bool:
@@ -220,8 +267,8 @@ class HuggingFaceBackend:
     def cache_key(self) -> dict[str, object]:
         """What the outputs depend on: the model, the prompt and the decoding settings (not the batch size)."""
         s = self.settings
-        return {"model": self._digest, "device": self.device, "dtype": self.dtype_name,
-                "quantization": s.quantization, "max_new_tokens": s.max_new_tokens,
+        return {"model": self._digest, "device": self.device, **self.load_description(),
+                "max_new_tokens": s.max_new_tokens,
                 "prompt_template": s.prompt_template, "system_prompt": s.system_prompt, "version": 1}
 
     def prompt(self, case: Request) -> str:

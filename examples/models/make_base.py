@@ -46,6 +46,8 @@ def convert(gguf: Path, out: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
     model.load_state_dict(loaded.state_dict())
+    if hasattr(model.config, "quantization_config"):  # it describes the GGUF file, not these float weights
+        del model.config.quantization_config
     model.generation_config = GenerationConfig(
         do_sample=False, eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"), pad_token_id=tokenizer.pad_token_id
     )
@@ -59,12 +61,25 @@ def convert(gguf: Path, out: Path) -> None:
     partial.rename(out)
 
 
+def clean_config(out: Path) -> bool:
+    """Remove what only describes the GGUF file from a base made before that was done (its `quantization_config`
+    stopped bitsandbytes and other tools from loading it); True when the file changed."""
+    path = out / "config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    if (config.get("quantization_config") or {}).get("quant_method") != "gguf":
+        return False
+    del config["quantization_config"]
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the base model folder to write")
     args = parser.parse_args()
     if (args.out / DONE_MARK).is_file():
-        print(f"base model ready: {args.out}")
+        cleaned = clean_config(args.out)
+        print(f"base model ready: {args.out}{' (GGUF quantization_config removed)' if cleaned else ''}")
         return
     convert(packaged_gguf(), args.out)
     print(f"base model written: {args.out}")

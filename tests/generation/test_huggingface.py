@@ -37,9 +37,13 @@ def test_a_folder_without_config_is_refused(tmp_path: Path) -> None:
         check_model_dir(tmp_path, allow_pickle=False)
 
 
-def test_quantization_needs_cuda() -> None:
-    with pytest.raises(TaskevalError, match="4bit needs a CUDA device"):
+def test_quantization_without_bitsandbytes_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # as if it were not installed
+    with pytest.raises(TaskevalError, match="4bit needs bitsandbytes") as error:
         HuggingFaceBackend(V2, GenerationSettings(quantization="4bit"), "cpu")
+    assert error.value.hint is not None and "pip install" in error.value.hint
 
 
 def test_cpu_defaults_to_float32_and_a_fixed_batch(backend: HuggingFaceBackend) -> None:
