@@ -49,7 +49,10 @@ def _parse_case(row: Any, where: str) -> Case:
     if not isinstance(text, str):
         raise TaskevalError(f"{where}: the case has no 'input' string", 'each case needs "input" and "expected_output"')
     if "expected_output" not in row:
-        raise TaskevalError(f"{where}: the case has no 'expected_output'",
+        near = next((key for key in ("expected", "output", "answer", "target", "label", "gold", "expected_call")
+                     if key in row), None)
+        raise TaskevalError(f"{where}: the case has no 'expected_output'" + (f" (found '{near}')" if near else ""),
+                            f"did you mean 'expected_output'? rename '{near}' to it" if near else
                             'each case needs "input" and "expected_output"')
     raw = row["expected_output"]
     if isinstance(raw, str):

@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--config", type=Path, required=True)
     validate.add_argument("--benchmark", type=Path)
     validate.add_argument("--baseline", type=Path, help="a baseline file to check too")
+    validate.add_argument("--model", type=Path, help="a model to check too, without loading its weights (a folder, "
+                                                     "a LoRA adapter and its base, a .gguf file or a hub id)")
 
     init = commands.add_parser("init", help="write a starter taskeval.yaml, its JSON Schema and a pull-request "
                                             "workflow into the current repository")
@@ -70,11 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COLOURS = {"DEPLOY": "32", "PASS": "32", "BLOCK": "31", "FAIL": "31", "ERROR": "31", "N/A ": "33"}
+COLOURS = {"DEPLOY": "32", "PASS": "32", "BLOCK": "31", "FAIL": "31", "ERROR": "31", "N/A ": "33", "WARN": "33"}
 
 
 def paint(word: str, enabled: bool) -> str:
-    """A word in its colour (green passes, red failures, yellow unevaluated) when the terminal shows colour."""
+    """A word in its colour (green passes, red failures, yellow warnings and unevaluated gates) when the terminal
+    shows colour."""
     code = COLOURS.get(word)
     return f"\033[1;{code}m{word}\033[0m" if enabled and code else word
 
@@ -92,7 +95,8 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
     cases = result.fingerprint["benchmark"]["cases"]
     lines = [f"\ntaskeval: {paint(result.decision, colour)}  ({cases} cases, {result.duration_seconds:.1f} s)"]
     for gate in result.gates:
-        mark = paint({True: "PASS", False: "FAIL", None: "N/A "}[gate.passed], colour)
+        mark = paint("WARN" if gate.warns and gate.passed is False else
+                     {True: "PASS", False: "FAIL", None: "N/A "}[gate.passed], colour)
         measured = "not computed" if gate.actual is None else format_value(gate.actual)
         symbol = COMPARISONS.get(gate.comparison).symbol
         lines.append(f"  {mark}  {gate.name:<18} {gate.metric:<18} {measured:>12} {symbol} "
@@ -161,6 +165,11 @@ def command_validate(args: argparse.Namespace) -> int:
         print(f"{args.benchmark}: valid ({len(inputs.cases)} cases)")
     if inputs.baseline is not None:
         print(f"{args.baseline}: valid ({len(inputs.baseline.metrics)} metrics)")
+    if args.model is not None:
+        from evaluator.generation.model_folder import check_model, remote_code_allowed
+
+        remote_code_allowed(inputs.config.generation.trust_remote_code)
+        print(f"{args.model}: valid ({check_model(args.model, inputs.config.generation.allow_pickle)})")
     return EXIT_DEPLOY
 
 

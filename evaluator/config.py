@@ -154,12 +154,15 @@ class Config:
     source: str = "<built-in defaults>"
     digest: str = ""
     """SHA-256 of the configuration as written (not of the defaults, so a new taskeval key changes nothing)."""
+    latency_asked: bool = False
+    """The file has a `latency:` section: measure latency even with no gate or comparison reading it."""
 
     def to_json(self) -> dict[str, Any]:
         """The configuration as plain data, for the report and its fingerprint."""
         data = dataclasses.asdict(self)
         data.pop("source")
         data.pop("digest")
+        data.pop("latency_asked")
         data["quality_gates"] = [dataclasses.asdict(g) for g in self.quality_gates]
         return data
 
@@ -208,7 +211,7 @@ def _build(cls: type[S], data: Any, where: str, source: str) -> S:
         meta = fields[key].metadata
         if not _type_ok(value, meta["types"]):
             wanted = " or ".join(TYPE_NAMES[t] for t in meta["types"] if t is not int or float not in meta["types"])
-            raise TaskevalError(f"{source}: '{path}' must be {wanted}, got {value!r}")
+            raise TaskevalError(f"{source}: '{path}' must be {wanted}, got {value!r}", _number_hint(key, value, meta))
         if isinstance(value, float) and not math.isfinite(value):
             raise TaskevalError(f"{source}: '{path}' must be a finite number, got {value!r}")
         if meta["choices"] and value not in meta["choices"]:
@@ -216,6 +219,23 @@ def _build(cls: type[S], data: Any, where: str, source: str) -> S:
                                 did_you_mean(str(value), meta["choices"]))
         values[key] = value
     return cls(**values)
+
+
+def _number_hint(key: str, value: Any, meta: Mapping[str, Any]) -> str | None:
+    """For a number written as text (`"0.95"`, `95%`): the same number, written as YAML reads a number."""
+    if float not in meta["types"] or not isinstance(value, str):
+        return None
+    text = value.strip().strip("'\"")
+    try:
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        return None
+    return f"write a number, without quotes or %: {key}: {number:g}"
+
+
+COMPARISON_SPELLINGS = {"gte": ">=", "ge": ">=", "=>": ">=", "gt": ">", "lte": "<=", "le": "<=", "=<": "<=",
+                        "lt": "<", "eq": "==", "=": "==", "≥": ">=", "≤": "<="}
+"""Spellings of comparisons from other tools, and the one taskeval reads."""
 
 
 def _check_rate(value: float, path: str, source: str) -> None:
@@ -266,6 +286,9 @@ def _check_values(config: Config, source: str) -> None:
         if base.startswith(JUDGE_PREFIX) and base not in judge_metrics:
             hint = did_you_mean(base, judge_metrics) or f"judge metrics: {', '.join(sorted(judge_metrics))}"
             raise TaskevalError(f"{where}: '{gate.metric}' is not a configured judge criterion", hint)
+        if gate.comparison in COMPARISON_SPELLINGS:
+            raise TaskevalError(f"{where}: unknown comparison '{gate.comparison}'",
+                                f"did you mean '{COMPARISON_SPELLINGS[gate.comparison]}'?")
         COMPARISONS.get(gate.comparison, f"{where}: comparison")
 
 
@@ -366,7 +389,7 @@ def parse_config(data: Any, source: str) -> Config:
     built: dict[str, Any] = {name: _build(cls, sections[name], name, source) for name, cls in SECTIONS.items()}
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     gates = _gates(data["quality_gates"], source) if "quality_gates" in data else DEFAULT_GATES
-    config = Config(**built, quality_gates=gates, source=source, digest=digest)
+    config = Config(**built, quality_gates=gates, source=source, digest=digest, latency_asked="latency" in data)
     _check_values(config, source)
     return config
 
@@ -382,3 +405,18 @@ def load_config(path: str | Path | None) -> Config:
         return parse_config(data, source)
     except TaskevalError as error:
         raise with_line(error, source, text) from None
+
+
+LATENCY_METRICS = ("latency_p50_ms", "latency_p95_ms")
+
+
+def latency_reader(config: Config) -> str | None:
+    """What reads the latency stage's figures (a gate, the comparison, or the config's own `latency:` section), or
+    None: then the stage does not run, since it costs a model call per sample (docs/usage.md, "Which stages run")."""
+    gate = next((g.name for g in config.quality_gates if g.metric.removesuffix("_vs_baseline") in LATENCY_METRICS),
+                None)
+    if gate is not None:
+        return f"gate '{gate}'"
+    if set(config.regression.metrics or ()) & set(LATENCY_METRICS):
+        return "regression.metrics"
+    return "the config's latency: section" if config.latency_asked else None

@@ -93,17 +93,27 @@ def write_atomically(path: Path, text: str) -> None:
     write_files_atomically({path: text})
 
 
+def _file_mode() -> int:
+    """The mode an ordinary new file gets here (0644 under the usual umask 022): mkstemp's 0600 would make reports
+    unreadable to the group and others, unlike any other build artefact."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_files_atomically(files: Mapping[Path, str]) -> None:
     """Write every file to a temporary neighbour first, then rename them all: a full disk or a denied write
     leaves none of the new files (and a partial rename removes the ones already renamed). Registered secrets are
     redacted from every file."""
     staged: list[tuple[str, Path]] = []
     renamed: list[Path] = []
+    mode = _file_mode()
     try:
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             staged.append((temporary, path))
+            os.fchmod(handle, mode)
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(redact(text))
         for temporary, path in staged:

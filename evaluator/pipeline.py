@@ -15,7 +15,7 @@ from evaluator.baseline import Baseline, load_baseline
 from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
 from evaluator.cache_signing import cache_signer
 from evaluator.comparison import ComparisonDetails, planned_judge_warnings, run_comparison
-from evaluator.config import Config, GateConfig, RegressionConfig, load_config
+from evaluator.config import Config, GateConfig, RegressionConfig, latency_reader, load_config
 from evaluator.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
 from evaluator.errors import TaskevalError
 from evaluator.gates import DEPLOY, GateResult, decide, evaluate_gates
@@ -103,6 +103,10 @@ def run_safety(suite: list[RedTeamCase], backend: Backend, cache: OutputCache | 
 
 
 def latency_stage(cases: list[Case], backend: Backend, config: Config, seed: int, progress: bool) -> StageResult:
+    """Latency, only when something reads it (a gate, the comparison, or an explicit `latency:` section)."""
+    if latency_reader(config) is None:
+        return skipped(Stage.LATENCY, "nothing reads it: no gate or compared metric on latency, and no latency: "
+                                      "section in the config (add `latency: {samples: 20}` to measure it)")
     if not backend.runs_model:
         return skipped(Stage.LATENCY, "latency needs a model; the outputs came from a predictions file")
     return run_latency(cases, backend, config.latency.samples, seed, progress)

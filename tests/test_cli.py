@@ -13,6 +13,7 @@ import pytest
 from evaluator.cli import main
 from tests.helpers import (
     BENCHMARK,
+    EXAMPLES,
     ROOT,
     TINY_BASELINE,
     TINY_CONFIG,
@@ -34,7 +35,7 @@ def in_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def config_with_cache(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
-    extra = f"generation:\n  cache_dir: {tmp_path / 'cache'}\ncost: {{gpu_hour_usd: 0.5}}\n"
+    extra = f"generation:\n  cache_dir: {tmp_path / 'cache'}\ncost: {{gpu_hour_usd: 0.5}}\nlatency: {{samples: 20}}\n"
     path.write_text(CONFIG.read_text() + extra)
     return path
 
@@ -256,3 +257,18 @@ def test_predictions_without_the_red_team_suite_skip_safety_and_block_its_gate(t
     assert safety["status"] == "skipped" and "no outputs for the red-team suite" in safety["errors"][0]
     assert "harmful_rate" not in report["metrics"]
     assert code == 1 and next(g for g in report["gates"] if g["name"] == "safety")["passed"] is None
+
+
+def test_validate_checks_a_model_without_loading_it(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    config = str(EXAMPLES / "config.yaml")
+    assert main(["validate", "--config", config, "--model", "examples/models/task-api-v2"]) == 0
+    assert "valid (a LoRA adapter on examples/models/smollm2-135m-instruct)" in capsys.readouterr().out
+    assert main(["validate", "--config", config, "--model", "tests/models/tiny-v2"]) == 0
+    assert "valid (a full model)" in capsys.readouterr().out
+    # a typo: "not found" at once, no hub retries, and the folder it meant
+    assert main(["validate", "--config", config, "--model", "example/models/task-api-v2"]) == 2
+    assert "did you mean 'examples/models/task-api-v2'?" in capsys.readouterr().err
+    assert main(["validate", "--config", config, "--model", "model/task-api"]) == 2  # looks like a hub id
+    assert "no hub answers for that id" in capsys.readouterr().err

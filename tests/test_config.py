@@ -105,3 +105,17 @@ def test_missing_file_and_invalid_yaml(tmp_path: Path) -> None:
 def test_parse_config_rejects_a_non_mapping() -> None:
     with pytest.raises(TaskevalError, match="must be a YAML mapping"):
         parse_config(["a"], "x.yml")
+
+
+def test_latency_runs_only_when_something_reads_it(tmp_path: Path) -> None:
+    from evaluator.config import latency_reader
+
+    gate = ("quality_gates:\n  - {name: fast, metric: latency_p95_ms, threshold: 900, comparison: '<', "
+            "gate_type: blocking}\n")
+    cases = {"": None, "latency: {samples: 5}\n": "the config's latency: section", gate: "gate 'fast'",
+             "regression: {metrics: [accuracy, latency_p50_ms]}\n": "regression.metrics"}
+    for text, reader in cases.items():
+        path = tmp_path / "c.yaml"
+        path.write_text(text)
+        assert latency_reader(load_config(path)) == reader, text
+    assert latency_reader(load_config(None)) is None

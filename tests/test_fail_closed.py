@@ -277,14 +277,16 @@ def test_catalogue_is_at_least_forty_entries() -> None:
 VALIDATE_CASES = [c for c in CLI_CASES if c[2] == 2 and c[0].startswith((
     "quality_gates", "only warning", "baseline", "versioned baseline", "judge.provider", "latency.samples", "margin",
     "positive regression", "schema path", "safety suite", "gate threshold", "budget", "negative price",
-    "unknown regression", "YAML", "Latin-1", "benchmark"))]
+    "unknown regression", "YAML", "Latin-1", "benchmark", "gate threshold", "judge price", "truncated model",
+    "no tokenizer", "pickle adapter", "a local-looking", "trust_remote_code", "adapter base", "safetensors",
+    "shard index"))]
 
 
 @pytest.mark.parametrize(("name", "build", "code", "named"), VALIDATE_CASES, ids=[c[0] for c in VALIDATE_CASES])
 def test_validate_rejects_what_run_rejects(setup: Setup, capsys: pytest.CaptureFixture, name: str,
                                            build: Callable[[Setup], list[str]], code: int, named: str) -> None:
     args = build(setup)
-    validate = ["validate", *[a for flag in ("--config", "--benchmark", "--baseline") if flag in args
+    validate = ["validate", *[a for flag in ("--config", "--benchmark", "--baseline", "--model") if flag in args
                               for a in (flag, args[args.index(flag) + 1])]]
     assert main(validate) == 2
     assert named in capsys.readouterr().err
@@ -520,3 +522,34 @@ def test_sigterm_is_an_interrupt_that_keeps_cached_outputs() -> None:
             cli._interrupted(signal.SIGTERM, None)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+FIRST_HOUR = [  # (a mistake of a user's first hour, the config or benchmark text, the fix the message must give)
+    ("a quoted threshold", GATES.replace("0.85", "'0.85'"), "without quotes or %: threshold: 0.85"),
+    ("a threshold in percent", GATES.replace("0.85", "85%"), "without quotes or %: threshold: 0.85"),
+    ("gte", GATES.replace("'>='", "gte"), "did you mean '>='?"),
+    ("=>", GATES.replace("'>='", "'=>'"), "did you mean '>='?"),
+    ("le", GATES.replace("'>='", "le"), "did you mean '<='?"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "fix"), FIRST_HOUR, ids=[c[0] for c in FIRST_HOUR])
+def test_first_hour_mistakes_come_with_their_fix(setup: Setup, capsys: pytest.CaptureFixture, name: str, text: str,
+                                                 fix: str) -> None:
+    assert main(["validate", "--config", str(setup.file("first.yaml", text))]) == 2
+    assert fix in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["expected", "output", "answer"])
+def test_a_benchmark_case_with_a_near_key_names_it(setup: Setup, capsys: pytest.CaptureFixture, key: str) -> None:
+    bench = setup.file("near.jsonl", json.dumps({"input": "x", key: {"action": "get_task"}}) + "\n")
+    assert main(["validate", "--config", str(setup.root / "config.yaml"), "--benchmark", str(bench)]) == 2
+    assert f"(found '{key}')" in (err := capsys.readouterr().err) and "did you mean 'expected_output'?" in err
+
+
+def test_a_failed_warning_gate_is_warn_not_fail(setup: Setup, capsys: pytest.CaptureFixture) -> None:
+    warning = GATES + "  - {name: target, metric: accuracy, threshold: 0.99, comparison: '>=', gate_type: warning}\n"
+    assert main(setup.run(predictions="empty-objects.jsonl", config=setup.file("w.yaml", warning))) == 1
+    lines = {line.split()[1]: line.split()[0] for line in capsys.readouterr().out.splitlines()
+             if line.startswith("  ") and len(line.split()) > 2 and line.split()[0] in ("PASS", "FAIL", "WARN")}
+    assert lines == {"accuracy": "FAIL", "target": "WARN"}

@@ -49,3 +49,16 @@ def test_writable_checks_name_the_folder(tmp_path: Path) -> None:
         check_writable_dir(taken, "output folder")
     check_writable_dir(tmp_path / "new" / "deep", "output folder")
     assert (tmp_path / "new" / "deep").is_dir()
+
+
+def test_reports_are_readable_like_any_build_artefact(tmp_path: Path) -> None:
+    import os
+
+    from evaluator.files import write_files_atomically
+
+    previous = os.umask(0o022)
+    try:
+        write_files_atomically({tmp_path / "report.json": "{}", tmp_path / "report.md": "# r"})
+    finally:
+        os.umask(previous)
+    assert {(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {0o644}

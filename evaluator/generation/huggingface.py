@@ -22,7 +22,9 @@ from evaluator.generation.model_folder import (
     adapter_base,
     check_gguf,
     check_model_dir,
+    hub_model_reachable,
     is_hub_id,
+    not_found,
     remote_code_allowed,
 )
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
@@ -118,6 +120,8 @@ class HuggingFaceBackend:
     def __init__(self, model_dir: Path, settings: GenerationSettings, device: str = "auto") -> None:
         self.gguf = model_dir.suffix.lower() == ".gguf"
         self.hub_id = not self.gguf and is_hub_id(model_dir)
+        if self.hub_id and not hub_model_reachable(str(model_dir)):
+            raise not_found(model_dir, "model (no such folder here, and no hub answers for that id)")
         if self.gguf:
             check_gguf(model_dir)
         elif not self.hub_id:

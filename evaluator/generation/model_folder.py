@@ -7,6 +7,7 @@ stand in for pickle weights that would really be loaded.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import struct
@@ -59,6 +60,43 @@ def is_hub_id(model: Path) -> bool:
     first folder exists here (`models/task-api`) is local, so a typo in it is "not found", not a hub download."""
     text = str(model)
     return not model.exists() and not Path(model.parts[0]).exists() and HUB_ID.fullmatch(text) is not None
+
+
+def nearest_folder(path: Path) -> Path | None:
+    """The existing folder closest to a path that does not exist: its deepest existing ancestor, and in it the
+    nearest spelling of the next part (`model/task-api` → `models/task-api`), for a did-you-mean."""
+    parts = path.parts
+    for depth in range(len(parts) - 1, -1, -1):
+        parent = Path(*parts[:depth]) if depth else Path(".")
+        if not parent.is_dir():
+            continue
+        children = [child.name for child in parent.iterdir() if child.is_dir() or child.suffix == ".gguf"]
+        close = difflib.get_close_matches(parts[depth], children, n=1, cutoff=0.6)
+        if not close:
+            return parent if depth else None
+        guess = parent / close[0] / Path(*parts[depth + 1:]) if depth + 1 < len(parts) else parent / close[0]
+        return guess if guess.exists() else parent / close[0]
+    return None
+
+
+def not_found(model: Path, what: str = "model", hint: str = "check the path given to --model") -> TaskevalError:
+    """"not found", with the nearest existing folder when there is one."""
+    near = nearest_folder(model)
+    return TaskevalError(f"{model}: {what} not found", f"did you mean '{near}'?" if near is not None else hint)
+
+
+def hub_model_reachable(model_id: str) -> bool:
+    """Whether a hub id answers, asked once with a short time-out (no retries: a run must not spend a minute
+    learning that there is no network); False offline (HF_HUB_OFFLINE) or without huggingface_hub."""
+    if _flag("HF_HUB_OFFLINE"):
+        return False
+    try:
+        from huggingface_hub import HfApi
+
+        HfApi().model_info(model_id, timeout=5)
+        return True
+    except Exception:  # no network, no such model, no permission: all "not reachable" here
+        return False
 
 
 def _json_file(path: Path) -> dict[str, Any]:
@@ -212,7 +250,7 @@ def check_model_dir(model_dir: Path, allow_pickle: bool, what: str = "model fold
                     missing: str = "check the path given to --model") -> None:
     """A clear error for a model folder that cannot be loaded, before transformers is imported."""
     if not model_dir.exists():
-        raise TaskevalError(f"{model_dir}: {what} not found", missing)
+        raise not_found(model_dir, what, missing)
     if not model_dir.is_dir():
         raise TaskevalError(f"{model_dir}: the {what} must be a folder in Hugging Face format")
     if (model_dir / "adapter_config.json").exists():
@@ -223,3 +261,19 @@ def check_model_dir(model_dir: Path, allow_pickle: bool, what: str = "model fold
     else:
         raise TaskevalError(f"{model_dir}: no config.json or adapter_config.json",
                             "save the model with save_pretrained(), or point --model at the folder that has them")
+
+
+def check_model(model: Path, allow_pickle: bool) -> str:
+    """Everything `taskeval run --model` checks before loading, without loading any weights (seconds): a `.gguf`
+    file's header, a hub id that answers, or a folder (full model or LoRA adapter and its base, complete safetensors
+    files, tokenizer files). Returns what the model is, in words."""
+    if model.suffix.lower() == ".gguf":
+        check_gguf(model)
+        return "a .gguf file"
+    if is_hub_id(model):
+        if not hub_model_reachable(str(model)):
+            raise not_found(model, "model (no such folder here, and no hub answers for that id)")
+        return "a hub id that answers (not downloaded by validate)"
+    check_model_dir(model, allow_pickle)
+    base = adapter_base(model)
+    return f"a LoRA adapter on {base}" if base is not None else "a full model"
