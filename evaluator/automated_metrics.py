@@ -76,7 +76,9 @@ def generate_outputs(
         missing = list({case.input: case for case in reversed(missing)}.values())[::-1]
     generated: dict[str, Generation] = {}
     if missing:
-        with tqdm(total=len(missing), desc=label, unit="case", disable=not progress, mininterval=1.0) as bar:
+        # outputs read from a predictions file take no time worth a bar
+        with tqdm(total=len(missing), desc=label, unit="case", disable=not (progress and backend.runs_model),
+                  mininterval=1.0) as bar:
 
             def on_batch(batch: list[tuple[Request, Generation]]) -> None:
                 if cache is not None:

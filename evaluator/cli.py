@@ -65,9 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--model", type=Path, help="a model to check too, without loading its weights (a folder, "
                                                      "a LoRA adapter and its base, a .gguf file or a hub id)")
 
-    init = commands.add_parser("init", help="write a starter taskeval.yaml, its JSON Schema and a pull-request "
-                                            "workflow into the current repository")
+    init = commands.add_parser("init", help="write a starter taskeval.yaml, its JSON Schema, one workflow for the "
+                                            "gate's life cycle and .gitignore lines into the current repository")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init.add_argument("--sample", action="store_true", help="also write benchmarks/sample.jsonl, a 27-case benchmark "
+                                                            "of the example Task API, so `taskeval run` works at once")
     commands.add_parser("schema", help="print the configuration's JSON Schema")
     return parser
 
@@ -176,10 +178,13 @@ def command_validate(args: argparse.Namespace) -> int:
 def command_init(args: argparse.Namespace) -> int:
     from evaluator.init_project import init_project
 
-    for path in init_project(Path.cwd(), args.force):
+    written = init_project(Path.cwd(), args.force, args.sample)
+    for path in written:
         print(f"wrote {path.relative_to(Path.cwd())}")
-    print("next: set `model` and `benchmark` in .github/workflows/taskeval.yml, then "
-          "`taskeval validate --config taskeval.yaml --benchmark <your benchmark>`")
+    benchmark = "benchmarks/sample.jsonl" if args.sample else "<your benchmark>"
+    print("next: set `model` and `benchmark` in .github/workflows/taskeval.yml (one workflow: pull requests are "
+          "gated, a passing push to the default branch publishes production's baseline), then "
+          f"`taskeval validate --config taskeval.yaml --benchmark {benchmark} --model <your model>`")
     return EXIT_DEPLOY
 
 

@@ -1,9 +1,11 @@
-"""`taskeval init`: a starter configuration, its JSON Schema (for editor completion) and a pull-request workflow,
-written into the current repository."""
+"""`taskeval init`: a starter configuration, its JSON Schema (for editor completion), one workflow for the gate's
+whole life cycle, the `.gitignore` lines for what taskeval writes, and with `--sample` a small benchmark, written
+into the current repository."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from importlib import resources
 from pathlib import Path
 
@@ -13,6 +15,10 @@ from evaluator.files import write_files_atomically
 CONFIG = Path("taskeval.yaml")
 SCHEMA = Path("taskeval.schema.json")
 WORKFLOW = Path(".github") / "workflows" / "taskeval.yml"
+SAMPLE = Path("benchmarks") / "sample.jsonl"
+GITIGNORE = Path(".gitignore")
+IGNORED = (".taskeval-cache/", "taskeval-report/")
+"""What taskeval writes into a repository and nobody should commit."""
 
 
 def schema_text() -> str:
@@ -25,13 +31,44 @@ def template(name: str) -> str:
     return resources.files("evaluator").joinpath("templates", name).read_text(encoding="utf-8")
 
 
-def init_project(root: Path, force: bool = False) -> list[Path]:
-    """Write the three files under `root`; an existing one is an error unless `force`. Returns what was written."""
-    files = {root / CONFIG: template("taskeval.yaml"), root / SCHEMA: schema_text(),
-             root / WORKFLOW: template("pull-request.yml")}
+def default_branch(root: Path) -> str:
+    """The repository's default branch as git knows it (origin's HEAD, else the current branch), else `main`."""
+    for command in (["git", "symbolic-ref", "--short", "refs/remotes/origin/HEAD"],
+                    ["git", "symbolic-ref", "--short", "HEAD"]):
+        try:
+            done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        name = done.stdout.strip().removeprefix("origin/")
+        if done.returncode == 0 and name:
+            return name
+    return "main"
+
+
+def gitignore_text(root: Path) -> str | None:
+    """.gitignore with taskeval's lines added, or None when it has them already."""
+    path = root / GITIGNORE
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    missing = [line for line in IGNORED if line not in text.splitlines()]
+    if not missing:
+        return None
+    return text + ("" if not text or text.endswith("\n") else "\n") + "# taskeval's cache and reports\n" + \
+        "".join(f"{line}\n" for line in missing)
+
+
+def init_project(root: Path, force: bool = False, sample: bool = False) -> list[Path]:
+    """Write the files under `root`; an existing one is an error unless `force` (.gitignore is only added to).
+    Returns what was written."""
+    workflow = template("workflow.yml").replace("branches: [main]", f"branches: [{default_branch(root)}]")
+    files = {root / CONFIG: template("taskeval.yaml"), root / SCHEMA: schema_text(), root / WORKFLOW: workflow}
+    if sample:
+        files[root / SAMPLE] = template("sample-benchmark.jsonl")
     existing = [path for path in files if path.exists()]
     if existing and not force:
         raise TaskevalError(f"{existing[0]}: already exists; nothing was written",
                             "move it away, or run `taskeval init --force` to overwrite")
+    ignore = gitignore_text(root)
+    if ignore is not None:
+        files[root / GITIGNORE] = ignore
     write_files_atomically(files)
     return list(files)

