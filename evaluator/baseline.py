@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evaluator.benchmark import case_key
+from evaluator.benchmark import case_key, sha256_hex
 from evaluator.errors import TaskevalError, did_you_mean
 from evaluator.files import dumps_strict, read_text, strict_json
 from evaluator.metrics import CHECKS, JUDGE_PREFIX, METRICS, MetricValue, judge_metric
@@ -48,6 +48,8 @@ class Baseline:
     """The seed of the judge's sample in the run that made it."""
     judge_ids: tuple[str, ...] = ()
     """The cases the judge graded in that run: a later run grades the same ones, so judge scores pair."""
+    output_keys: dict[str, str] = field(default_factory=dict)
+    """Case id → SHA-256 of production's output (empty in older files): tells identical outputs apart."""
 
 
 def _number(value: Any, where: str, rate: bool) -> float:
@@ -99,8 +101,8 @@ def _check(value: Any, where: str, kind: type) -> Any:
     return value
 
 
-def _case_keys(data: dict[str, Any]) -> dict[str, str]:
-    return {str(case["id"]): case["key"] for case in data["cases"] if isinstance(case.get("key"), str)}
+def _case_keys(data: dict[str, Any], field_name: str = "key") -> dict[str, str]:
+    return {str(case["id"]): case[field_name] for case in data["cases"] if isinstance(case.get(field_name), str)}
 
 
 def _judge_sample(data: dict[str, Any], source: str) -> tuple[int | None, tuple[str, ...]]:
@@ -185,7 +187,8 @@ def load_baseline(path: Path) -> Baseline:
     judge_seed, judge_ids = _judge_sample(data, source)
     return Baseline(source, metrics, cases, dict(fingerprint), dict(environment),
                     commit=_optional_text(data, "commit"), created_at=_optional_text(data, "created_at"),
-                    case_keys=_case_keys(data), judge_seed=judge_seed, judge_ids=judge_ids)
+                    case_keys=_case_keys(data), judge_seed=judge_seed, judge_ids=judge_ids,
+                    output_keys=_case_keys(data, "output_sha256"))
 
 
 def _optional_text(data: dict[str, Any], key: str) -> str | None:
@@ -201,8 +204,8 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
         "commit": fingerprint.get("source", {}).get("commit"),
         "metrics": {name: metric.to_json() for name, metric in result.metrics.items()
                     if not name.endswith("_vs_baseline")},
-        "cases": [{"id": case.id, "key": case_key(case.input, case.expected), "checks": case.checks}
-                  for case in result.cases],
+        "cases": [{"id": case.id, "key": case_key(case.input, case.expected), "checks": case.checks,
+                   "output_sha256": sha256_hex(case.output)} for case in result.cases],
         "judge_scores": result.judge_scores,
         **_judge_json(result),
         "fingerprint": {

@@ -21,6 +21,7 @@ from evaluator.names import GateType, Status
 from evaluator.redaction import redact, register_environment
 
 if TYPE_CHECKING:
+    from evaluator.pipeline import Inputs
     from evaluator.results import RunResult
 
 EXIT_DEPLOY, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
@@ -104,6 +105,10 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
         lines.append(f"  {mark}  {gate.name:<18} {gate.metric:<18} {measured:>12} {symbol} "
                      f"{format_value(gate.threshold)}  [{gate.gate_type}]")
     comparison = result.details(ComparisonDetails)
+    if comparison is not None and comparison.identical_outputs:
+        lines.append(f"  identical outputs on all {comparison.identical_outputs} cases to production's: nothing "
+                     f"changed (an unchanged model passes the comparison from {comparison.cases_for_identical} "
+                     "cases; add cases or set regression.on_inconclusive: warn)")
     for row in comparison.metrics if comparison else ():
         lines.append(f"  vs baseline: {row.metric:<18} {row.baseline:.3f} → {row.current:.3f}  "
                      f"Δ {row.delta * 100:+.1f} pts  p={row.p_value:.3g}  {row.verdict}")
@@ -167,6 +172,9 @@ def command_validate(args: argparse.Namespace) -> int:
         print(f"{args.benchmark}: valid ({len(inputs.cases)} cases)")
     if inputs.baseline is not None:
         print(f"{args.baseline}: valid ({len(inputs.baseline.metrics)} metrics)")
+    if args.benchmark is not None:
+        for line in what_it_can_decide(inputs):
+            print(f"  {line}")
     if args.model is not None:
         from evaluator.generation.model_folder import check_model, remote_code_allowed
 
@@ -175,13 +183,29 @@ def command_validate(args: argparse.Namespace) -> int:
     return EXIT_DEPLOY
 
 
+def what_it_can_decide(inputs: Inputs) -> list[str]:
+    """The benchmark's size as a fact: what it can decide against production (docs/statistics.md)."""
+    from evaluator.benchmark_power import benchmark_power, power_lines
+
+    settings = inputs.config.regression
+    margin = float(settings.margins.get("accuracy", -settings.threshold))
+    production = inputs.baseline.metrics.get("accuracy") if inputs.baseline is not None else None
+    power = benchmark_power(len(inputs.cases), margin, settings.alpha, production.value if production else None)
+    return power_lines(power)
+
+
 def command_init(args: argparse.Namespace) -> int:
     from evaluator.init_project import init_project
 
     written = init_project(Path.cwd(), args.force, args.sample)
     for path in written:
         print(f"wrote {path.relative_to(Path.cwd())}")
+    from evaluator.benchmark_power import cases_for_identical
+
     benchmark = "benchmarks/sample.jsonl" if args.sample else "<your benchmark>"
+    print(f"note: with the default 5-point margin, a benchmark needs at least {cases_for_identical(0.05, 0.05)} "
+          "cases before a model that did not change can pass the comparison with production; `taskeval validate` "
+          "says what yours can decide")
     print("next: set `model` and `benchmark` in .github/workflows/taskeval.yml (one workflow: pull requests are "
           "gated, a passing push to the default branch publishes production's baseline), then "
           f"`taskeval validate --config taskeval.yaml --benchmark {benchmark} --model <your model>`")

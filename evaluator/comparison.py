@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from evaluator.baseline import Baseline
-from evaluator.benchmark import case_key
+from evaluator.benchmark import case_key, sha256_hex
+from evaluator.benchmark_power import cases_for_identical
 from evaluator.config import DEFAULT_REGRESSION_METRICS, RegressionConfig
 from evaluator.metrics import JUDGE_PREFIX, MetricValue, judge_metric, metric_definition
 from evaluator.names import Stage
@@ -80,6 +81,10 @@ class ComparisonDetails(Details):
     """Metrics named for comparison that could not be compared, with the reason (they leave the counts unmeasured)."""
     unpaired_ids: tuple[str, ...] = ()
     """Cases of this run that match no baseline case (new or changed): production's outcome on them is unknown."""
+    identical_outputs: int = 0
+    """When every case's output is production's, how many cases (0 otherwise): nothing changed."""
+    cases_for_identical: int = 0
+    """With identical outputs: the fewest cases at which an unchanged model passes the comparison's margin."""
 
 
 def per_case_values(cases: Sequence[CaseResult], judge_scores: Mapping[str, Mapping[str, float]]
@@ -195,6 +200,11 @@ def run_comparison(
     default_margin = -settings.threshold
     results = [decide(t, p, float(settings.margins.get(t.metric, default_margin)), settings.alpha)
                for t, p in zip(tests, adjusted)]
+    identical = identical_outputs(cases, baseline, matched)
+    needed = cases_for_identical(float(settings.margins.get("accuracy", default_margin)), settings.alpha)
+    if identical:  # nothing changed: never a regression, and the verdict says why it is still undecided
+        results = [replace(r, verdict=f"identical outputs on all {identical} cases; {r.verdict}")
+                   if r.label != PASS else r for r in results]
     table = {f"{r.metric}_vs_baseline": MetricValue(f"{r.metric}_vs_baseline", r.delta, r.cases, r.lower_bound,
                                                     r.upper_bound, 1 - 2 * settings.alpha) for r in results}
     failures = sum(1 for r in results if r.label != PASS)
@@ -208,10 +218,19 @@ def run_comparison(
         BaselineSource(baseline.source, baseline.commit, baseline.created_at), bool(matched), len(matched),
         settings.alpha, tuple(results), _per_action_baseline(cases, baseline, matched),
         _flipped(cases, baseline, matched, broke=True), _flipped(cases, baseline, matched, broke=False),
-        tuple(warnings), tuple(not_compared), tuple(c.id for c in cases if c.id not in matched))
+        tuple(warnings), tuple(not_compared), tuple(c.id for c in cases if c.id not in matched), identical,
+        needed if identical else 0)
     status = ERRORED if not_compared else (PASSED if failures == 0 else FAILED)
     return StageResult(STAGE, status, time.perf_counter() - started, table, errors=tuple(not_compared),
                        details=details)
+
+
+def identical_outputs(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str]) -> int:
+    """How many cases, when every case of this run is paired and its output is production's to the byte; else 0."""
+    if not cases or len(matched) != len(cases) or not baseline.output_keys:
+        return 0
+    same = all(baseline.output_keys.get(case.id) == sha256_hex(case.output) for case in cases)
+    return len(cases) if same else 0
 
 
 def matched_cases(cases: Sequence[CaseResult], baseline: Baseline, benchmark_digest: str

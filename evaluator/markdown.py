@@ -234,11 +234,25 @@ def display_path(path: object) -> str:
         return str(Path(*given.parts[-2:]))
 
 
+def identical_outputs_sentence(comparison: ComparisonDetails) -> str:
+    """The headline when nothing changed and only the comparison blocks: the benchmark is too small, not the model
+    worse."""
+    n = comparison.identical_outputs
+    return (f"**Identical outputs on all {n} cases** to production's: nothing changed, but {n} cases are too few to "
+            f"rule out a drop of the margin (an unchanged model passes from {comparison.cases_for_identical} cases). "
+            "Add cases to the benchmark, or set `regression.on_inconclusive: warn` so that only a confirmed "
+            "regression blocks.")
+
+
 def _in_words(result: RunResult) -> str:
     """The verdict in one plain sentence: what blocks, or that every blocking gate passed."""
     blocking = [g for g in result.gates if g.blocks]
     if not blocking:
         return f"Every blocking gate passed ({sum(1 for g in result.gates if g.is_blocking)})."
+    comparison = result.details(ComparisonDetails)
+    if comparison is not None and comparison.identical_outputs and \
+            all(g.metric in REGRESSION_COUNTS for g in blocking):
+        return identical_outputs_sentence(comparison)
     reasons = []
     for gate in blocking:
         if gate.passed is None:

@@ -272,3 +272,33 @@ def test_validate_checks_a_model_without_loading_it(tmp_path: Path, capsys: pyte
     assert "did you mean 'examples/models/task-api-v2'?" in capsys.readouterr().err
     assert main(["validate", "--config", config, "--model", "model/task-api"]) == 2  # looks like a hub id
     assert "no hub answers for that id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cases", [69, 70])
+def test_an_unchanged_model_is_never_a_regression_and_the_size_that_passes_it_is_exact(
+        tmp_path: Path, capsys: pytest.CaptureFixture, cases: int) -> None:
+    from evaluator.benchmark_power import cases_for_identical
+
+    assert cases_for_identical(0.05, 0.05) == 70  # what validate and init announce, against a real run below
+    rows = benchmark_rows(cases)
+    bench = write_jsonl(tmp_path / "bench.jsonl", rows)
+    outputs = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": "{}" if i < 6 else r["expected_output"]}
+                                                 for i, r in enumerate(rows)])
+    config = tmp_path / "c.yaml"
+    config.write_text("judge: {provider: none}\nquality_gates:\n  - {name: accuracy, metric: accuracy, threshold: 0.8, "
+                      "comparison: '>=', gate_type: blocking}\n")
+    args = ["run", "--benchmark", str(bench), "--predictions", str(outputs), "--config", str(config), "--quiet"]
+    assert main([*args, "--output-dir", str(tmp_path / "a"), "--update-baseline", str(tmp_path / "b.json")]) == 0
+    code = main([*args, "--output-dir", str(tmp_path / "b"), "--baseline", str(tmp_path / "b.json")])
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["comparison"]["identical_outputs"] == cases
+    assert all(m["label"] != "confirmed_regression" for m in report["comparison"]["metrics"])
+    markdown = (tmp_path / "b" / "report.md").read_text()
+    if cases < 70:
+        assert code == 1 and f"**Identical outputs on all {cases} cases**" in markdown.split("\n\n")[1]
+        assert "from 70 cases" in markdown and f"identical outputs on all {cases} cases" in capsys.readouterr().out
+    else:
+        assert code == 0 and report["decision"] == "DEPLOY"
+    assert main(["validate", "--config", str(config), "--benchmark", str(bench)]) == 0
+    said = capsys.readouterr().out
+    assert ("cannot pass the comparison: it needs 70 cases" in said) is (cases < 70)
