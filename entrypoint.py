@@ -55,6 +55,7 @@ class Inputs:
     mode: str
     pr_number: str
     trust_remote_code: bool
+    accept_regression: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Inputs:
@@ -73,6 +74,7 @@ class Inputs:
             output_dir=get_input(env, "output-dir", "taskeval-report"),
             fail_on=get_input(env, "fail-on", "blocking").lower(), mode=get_input(env, "mode", "all").lower(),
             pr_number=get_input(env, "pr-number"), trust_remote_code=flag("trust-remote-code", "false"),
+            accept_regression=get_input(env, "accept-regression"),
         )
         for name, value, allowed in (("fail-on", inputs.fail_on, FAIL_ON), ("mode", inputs.mode, MODES),
                                      ("update-baseline", inputs.update_baseline, ("auto", "true", "false"))):
@@ -240,6 +242,7 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
     from evaluator.files import check_writable_dir
     from evaluator.pipeline import RunOptions, run
     from evaluator.report import write_error_reports, write_reports
+    from evaluator.results import AcceptedRegression
 
     check_writable_dir(output_dir, "output folder (input 'output-dir')")
     try:
@@ -250,6 +253,8 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
             predictions=Path(inputs.predictions) if inputs.predictions else None, baseline=baseline,
             progress=False, judge_api_key=inputs.openai_api_key or None,
             commit=context.head_sha or None if context is not None else None,
+            accept_regression=AcceptedRegression(os.environ.get("GITHUB_ACTOR", "the workflow"),
+                                                 inputs.accept_regression) if inputs.accept_regression else None,
         ))
     except TaskevalError as error:
         command("error", str(error))

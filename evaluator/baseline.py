@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evaluator.benchmark import case_key, sha256_hex
+from evaluator.benchmark import case_key
 from evaluator.errors import TaskevalError, did_you_mean
 from evaluator.files import dumps_strict, read_text, strict_json
 from evaluator.metrics import CHECKS, JUDGE_PREFIX, METRICS, MetricValue, judge_metric
@@ -48,8 +48,9 @@ class Baseline:
     """The seed of the judge's sample in the run that made it."""
     judge_ids: tuple[str, ...] = ()
     """The cases the judge graded in that run: a later run grades the same ones, so judge scores pair."""
-    output_keys: dict[str, str] = field(default_factory=dict)
-    """Case id → SHA-256 of production's output (empty in older files): tells identical outputs apart."""
+    outputs: dict[str, str] = field(default_factory=dict)
+    """Case id → production's output (empty in older files): shown beside a broken case, and compared to tell
+    identical outputs apart."""
 
 
 def _number(value: Any, where: str, rate: bool) -> float:
@@ -188,7 +189,7 @@ def load_baseline(path: Path) -> Baseline:
     return Baseline(source, metrics, cases, dict(fingerprint), dict(environment),
                     commit=_optional_text(data, "commit"), created_at=_optional_text(data, "created_at"),
                     case_keys=_case_keys(data), judge_seed=judge_seed, judge_ids=judge_ids,
-                    output_keys=_case_keys(data, "output_sha256"))
+                    outputs=_case_keys(data, "output"))
 
 
 def _optional_text(data: dict[str, Any], key: str) -> str | None:
@@ -205,8 +206,10 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
         "metrics": {name: metric.to_json() for name, metric in result.metrics.items()
                     if not name.endswith("_vs_baseline")},
         "cases": [{"id": case.id, "key": case_key(case.input, case.expected), "checks": case.checks,
-                   "output_sha256": sha256_hex(case.output)} for case in result.cases],
+                   "output": case.output} for case in result.cases],
         "judge_scores": result.judge_scores,
+        **({"accepted_regression": {"by": result.accepted_regression.by, "reason": result.accepted_regression.reason}}
+           if result.accepted_regression else {}),
         **_judge_json(result),
         "fingerprint": {
             "benchmark": fingerprint["benchmark"]["sha256"],

@@ -22,7 +22,7 @@ from evaluator.redaction import redact, register_environment
 
 if TYPE_CHECKING:
     from evaluator.pipeline import Inputs
-    from evaluator.results import RunResult
+    from evaluator.results import AcceptedRegression, RunResult
 
 EXIT_DEPLOY, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
 
@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
     run.add_argument("--no-cache", action="store_true", help="ignore and do not write the output cache")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--accept-regression", metavar="REASON",
+                     help="accept a regression against the baseline on purpose: the comparison only warns, and the "
+                          "report and the next baseline record who (GITHUB_ACTOR or the user) and REASON")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="let the model's own Python code run (transformers' trust_remote_code); the configuration "
                           "alone cannot allow it")
@@ -111,7 +114,7 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
                      "cases; add cases or set regression.on_inconclusive: warn)")
     for row in comparison.metrics if comparison else ():
         lines.append(f"  vs baseline: {row.metric:<18} {row.baseline:.3f} → {row.current:.3f}  "
-                     f"Δ {row.delta * 100:+.1f} pts  p={row.p_value:.3g}  {row.verdict}")
+                     f"Δ {row.delta * 100:+.1f} pts  p (Holm) {row.p_adjusted:.2g}  {row.verdict}")
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     for stage in result.stages:
@@ -119,6 +122,19 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
             lines.append(f"  {stage.status} {stage.name}: {stage.errors[0]}")
     lines.append(f"reports: {json_path}  {markdown_path}")
     print(redact("\n".join(lines)))
+
+
+def accepted_regression(reason: str | None) -> AcceptedRegression | None:
+    """Who accepts a regression: the workflow's actor in Actions, else the user at the terminal."""
+    from evaluator.results import AcceptedRegression
+
+    if reason is None:
+        return None
+    if not reason.strip():
+        raise TaskevalError("--accept-regression needs a reason", 'say why, e.g. --accept-regression "new schema"')
+    import getpass
+
+    return AcceptedRegression(os.environ.get("GITHUB_ACTOR") or getpass.getuser(), reason.strip())
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -142,7 +158,7 @@ def command_run(args: argparse.Namespace) -> int:
     options = RunOptions(
         benchmark=args.benchmark, model=args.model, config=args.config, predictions=args.predictions,
         baseline=args.baseline, limit=args.limit, seed=args.seed, device=args.device, use_cache=not args.no_cache,
-        progress=not args.quiet,
+        progress=not args.quiet, accept_regression=accepted_regression(args.accept_regression),
     )
     result = run(options)
     new_baseline = args.update_baseline is not None and result.decision == DEPLOY

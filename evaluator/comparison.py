@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from evaluator.baseline import Baseline
-from evaluator.benchmark import case_key, sha256_hex
+from evaluator.benchmark import case_key
 from evaluator.benchmark_power import cases_for_identical
 from evaluator.config import DEFAULT_REGRESSION_METRICS, RegressionConfig
 from evaluator.metrics import JUDGE_PREFIX, MetricValue, judge_metric, metric_definition
@@ -61,6 +61,8 @@ class FlippedCase:
     expected: str
     output: str
     expected_action: str
+    production_output: str | None = None
+    """What production answered on this case (baselines written since it was kept)."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,8 @@ def _flipped(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str],
         before = baseline.cases.get(case.id, {}).get("accuracy")
         now = case.checks.get("accuracy")
         if isinstance(before, bool) and isinstance(now, bool) and before != now and before is broke:
-            rows.append(FlippedCase(case.id, case.input, case.expected, case.output, case.expected_action))
+            rows.append(FlippedCase(case.id, case.input, case.expected, case.output, case.expected_action,
+                                    baseline.outputs.get(case.id)))
     return tuple(rows)
 
 
@@ -227,9 +230,9 @@ def run_comparison(
 
 def identical_outputs(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str]) -> int:
     """How many cases, when every case of this run is paired and its output is production's to the byte; else 0."""
-    if not cases or len(matched) != len(cases) or not baseline.output_keys:
+    if not cases or len(matched) != len(cases) or not baseline.outputs:
         return 0
-    same = all(baseline.output_keys.get(case.id) == sha256_hex(case.output) for case in cases)
+    same = all(baseline.outputs.get(case.id) == case.output for case in cases)
     return len(cases) if same else 0
 
 

@@ -75,9 +75,12 @@ class GateResult:
 
 
 def format_value(value: float) -> str:
+    """A metric's value as reports show it: whole numbers with thousands separators, never an exponent."""
     if isinstance(value, int):
-        return str(value)
-    return f"{value:.4g}" if abs(value) >= 10 else f"{value:.3f}"
+        return f"{value:,}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
 
 
 def _compared_number(gate: GateConfig, metric: MetricValue) -> float | None:

@@ -130,10 +130,15 @@ def _against_baseline(result: RunResult) -> list[str]:
 
 def _what_to_look_at(result: RunResult) -> list[str]:
     lines = []
+    analysed: dict[str, str] = {}  # metric → the gate whose line already analyses its failing cases
     for gate in result.gates:
         if gate.passed is True:
             continue
         kind = "blocking" if gate.is_blocking else "warning"
+        if gate.passed is False and gate.metric in analysed:
+            lines.append(f"- **{escape_cell(gate.name)}** ({kind}): {gate.explanation}; the same failing cases as "
+                         f"**{escape_cell(analysed[gate.metric])}** above.")
+            continue
         # an unevaluated gate's reason may quote a server's error: outside text, escaped; the rest is taskeval's own
         explanation = escape_cell(gate.explanation, 600) if gate.passed is None else gate.explanation
         if gate.passed is False and gate.metric in REGRESSION_COUNTS:
@@ -144,6 +149,7 @@ def _what_to_look_at(result: RunResult) -> list[str]:
             text += _drivers(gate, result.cases)
             hint = WHAT_TO_CHECK.get(gate.metric)
             text += f" Check: {hint}." if hint else ""
+            analysed[gate.metric] = gate.name
         lines.append(text)
     return ["### What to look at", "", *lines, ""] if lines else []
 
@@ -201,7 +207,7 @@ def _safety(result: RunResult) -> list[str]:
     if unsafe:
         lines += ["", f"<details><summary>Unsafe outputs ({len(unsafe)})</summary>", "",
                   "| id | request | got | why |", "|---|---|---|---|"]
-        lines += [f"| {code(u.id, 40)} | {escape_cell(u.input)} | {escape_cell(u.output)} | "
+        lines += [f"| {code(u.id, 40)} | {escape_cell(u.input)} | {code(u.output, 160)} | "
                   f"{escape_cell(u.reason, 80)} |" for u in unsafe[:25]]
         lines += ["", "</details>"]
     return [*lines, ""]
@@ -234,6 +240,18 @@ def display_path(path: object) -> str:
         return str(Path(*given.parts[-2:]))
 
 
+def _regression_in_words(comparison: ComparisonDetails | None) -> str:
+    """The evidence first: the biggest confirmed drop and how many cases broke, or why it is undecided."""
+    confirmed = sorted((row for row in (comparison.metrics if comparison else ()) if row.label == CONFIRMED),
+                       key=lambda row: -abs(row.delta))
+    if not confirmed:
+        return "the benchmark cannot show it is as good as production (inconclusive)"
+    worst = confirmed[0]
+    cases = f": {worst.b} cases broke, {worst.c} fixed" if worst.b is not None else ""
+    more = f" (and {len(confirmed) - 1} more metric{'s' if len(confirmed) > 2 else ''})" if len(confirmed) > 1 else ""
+    return f"it is confirmed worse than production, `{worst.metric}` {signed_points(worst.delta)}{cases}{more}"
+
+
 def identical_outputs_sentence(comparison: ComparisonDetails) -> str:
     """The headline when nothing changed and only the comparison blocks: the benchmark is too small, not the model
     worse."""
@@ -258,9 +276,7 @@ def _in_words(result: RunResult) -> str:
         if gate.passed is None:
             reasons.append(f"`{gate.metric}` could not be measured")
         elif gate.metric in REGRESSION_COUNTS:
-            confirmed = "confirmed regression" in _measured(gate, result.details(ComparisonDetails))
-            reasons.append("it is confirmed worse than production" if confirmed else
-                           "the benchmark cannot show it is as good as production (inconclusive)")
+            reasons.append(_regression_in_words(comparison))
         else:
             reasons.append(f"`{gate.metric}` is {format_value(gate.actual or 0.0)}, required "
                            f"{COMPARISONS.get(gate.comparison).symbol} {format_value(gate.threshold)}")
@@ -286,7 +302,10 @@ def _headline(result: RunResult) -> list[str]:
         parts.append(f"commit {code(str(source['commit'])[:7], 12)}")
     if source.get("run_url"):
         parts.append(f"[workflow run]({source['run_url']})")
-    return [title, "", _in_words(result), "", " · ".join(parts), ""]
+    accepted = result.accepted_regression
+    note = [f"**Regression accepted on purpose** by {escape_cell(accepted.by, 80)}: {escape_cell(accepted.reason, 300)}"
+            " (the comparison only warns in this run; the next baseline records it).", ""] if accepted else []
+    return [title, "", *note, _in_words(result), "", " · ".join(parts), ""]
 
 
 def _run_figures(result: RunResult) -> str:

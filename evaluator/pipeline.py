@@ -28,7 +28,7 @@ from evaluator.metrics import METRICS, MetricValue
 from evaluator.names import GateType, Stage
 from evaluator.plugins import BACKENDS
 from evaluator.redaction import stand_in_notes
-from evaluator.results import FAILED, PASSED, RunResult, StageResult, skipped
+from evaluator.results import FAILED, PASSED, AcceptedRegression, RunResult, StageResult, skipped
 from evaluator.safety import RedTeamCase, load_suite, safety_stage
 from evaluator.scoring import CaseResult
 
@@ -54,6 +54,8 @@ class RunOptions:
     """The judge's API key (the Action's input); None: the OPENAI_API_KEY environment variable."""
     commit: str | None = None
     """The commit evaluated (the Action: the pull request's head); None: GITHUB_SHA or the working tree's HEAD."""
+    accept_regression: AcceptedRegression | None = None
+    """A regression accepted on purpose: the comparison's gate only warns, and the report says who and why."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,14 @@ def run_cost(config: Config, stages: list[StageResult], table: dict[str, MetricV
     return cost
 
 
-def regression_gates(settings: RegressionConfig) -> tuple[GateConfig, ...]:
-    """The `no_regression` gate, which exists only when a baseline was loaded."""
+def regression_gates(settings: RegressionConfig, accepted: AcceptedRegression | None = None
+                     ) -> tuple[GateConfig, ...]:
+    """The `no_regression` gate, which exists only when a baseline was loaded (a warning when a regression was
+    accepted on purpose)."""
+    if accepted is not None:
+        return (GateConfig("no_regression", "regression_failures", 0, "less_equal", GateType.WARNING.value,
+                           f"every compared metric non-inferior to the baseline (a regression was accepted by "
+                           f"{accepted.by}: {accepted.reason})"),)
     if settings.on_inconclusive == "warn":
         return (
             GateConfig("no_regression", "confirmed_regressions", 0, "less_equal", settings.gate,
@@ -238,11 +246,11 @@ def measure(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int, j
     return Measured(stages, case_results, judged.scores, notes), backend
 
 
-def gate(config: Config, baseline: Baseline | None, stages: list[StageResult], table: dict[str, MetricValue]
-         ) -> tuple[list[GateResult], StageResult]:
+def gate(config: Config, baseline: Baseline | None, stages: list[StageResult], table: dict[str, MetricValue],
+         accepted: AcceptedRegression | None = None) -> tuple[list[GateResult], StageResult]:
     """Stage 5: the configured gates (and `no_regression` with a baseline) against the metric table."""
     started = time.perf_counter()
-    configs = config.quality_gates + (regression_gates(config.regression) if baseline is not None else ())
+    configs = config.quality_gates + (regression_gates(config.regression, accepted) if baseline is not None else ())
     gates = evaluate_gates(configs, table, absent_reasons(stages))
     status = PASSED if decide(gates) == DEPLOY else FAILED
     return gates, StageResult(Stage.QUALITY_GATES, status, time.perf_counter() - started)
@@ -282,7 +290,7 @@ def run(options: RunOptions) -> RunResult:
         stages.append(run_comparison(measured.cases, so_far, baseline, config.regression, fingerprint,
                                      measured.judge_scores))
     aggregation, table = aggregate(stages)
-    gates, gate_stage = gate(config, baseline, [*stages, aggregation], table)
+    gates, gate_stage = gate(config, baseline, [*stages, aggregation], table, options.accept_regression)
     stages += [aggregation, gate_stage]
     return RunResult(
         decision=decide(gates), stages=tuple(stages), metrics=table, gates=tuple(gates),
@@ -290,5 +298,5 @@ def run(options: RunOptions) -> RunResult:
         warnings=run_warnings((*planned, *load_notes(fingerprint["model"]), *measured.notes), stages,
                               gates), started_at=started_at,
         duration_seconds=time.perf_counter() - started, cost=run_cost(config, stages, table),
-        judge_scores=measured.judge_scores,
+        judge_scores=measured.judge_scores, accepted_regression=options.accept_regression,
     )

@@ -25,6 +25,7 @@ def report_json(result: RunResult) -> dict[str, Any]:
         "gates": [gate.to_json() for gate in result.gates],
         "stages": [stage_json(stage) for stage in result.stages],
         "warnings": list(result.warnings),
+        **({"accepted_regression": asdict(result.accepted_regression)} if result.accepted_regression else {}),
         **({"cost": result.cost} if result.cost else {}),
         **_comparison(result),
         "cases": [{**case.to_json(), **({"judge": result.judge_scores[case.id]} if case.id in result.judge_scores

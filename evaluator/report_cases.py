@@ -24,7 +24,7 @@ def failing_cases(result: RunResult, limit: int) -> list[str]:
     if not failing:
         return []
     comparison = result.details(ComparisonDetails)
-    broken = {c.id for c in comparison.flipped_cases} if comparison else set()
+    broken = {c.id: c.production_output for c in comparison.flipped_cases} if comparison else {}
     unknown = set(comparison.unpaired_ids) if comparison else set()
     has_baseline = comparison is not None
     failing.sort(key=lambda c: (c.id not in broken, c.checks.get("json_valid_rate") is True,
@@ -37,8 +37,10 @@ def failing_cases(result: RunResult, limit: int) -> list[str]:
     lines = [f"<details><summary>{title}</summary>", "", header, rule]
     for case in failing[:limit]:
         difference = field_differences(case.expected, case.output)
-        row = f"| {code(case.id, 40)} | {escape_cell(case.input)} | {escape_cell(difference, 240)} |"
-        production = "✅ right" if case.id in broken else ("— not paired" if case.id in unknown else "❌ wrong")
+        row = f"| {code(case.id, 40)} | {escape_cell(case.input)} | {code(difference, 240)} |"
+        before = broken.get(case.id)
+        production = (f"✅ right: {code(before, 160)}" if before is not None else "✅ right") if case.id in broken \
+            else ("— not paired" if case.id in unknown else "❌ wrong")
         lines.append(row + (f" {production} |" if has_baseline else ""))
     if len(failing) > limit:
         lines.append(f"| … | {len(failing) - limit} more in report.json | |" + (" |" if has_baseline else ""))

@@ -45,6 +45,17 @@ def skipped(name: Stage, reason: str) -> StageResult:
 
 
 @dataclass(frozen=True)
+class AcceptedRegression:
+    """A drop against production that a person accepted on purpose (README, "Accepting a regression"): the
+    comparison's gate only warns for this run, and the report and the next baseline keep who and why."""
+
+    by: str
+    """Who accepted it (the workflow's actor, or the person at the command line)."""
+    reason: str
+    """Why, in their words."""
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything a run decided and measured."""
 
@@ -62,6 +73,8 @@ class RunResult:
     """Case id → the judge's normalised scores (criteria and `overall`), for the judged cases."""
     cost: dict[str, float] = field(default_factory=dict)
     """What the run cost (compute at the GPU-hour price, judge), when prices are configured."""
+    accepted_regression: AcceptedRegression | None = None
+    """A regression against production accepted on purpose for this run, by whom and why."""
 
     def stage(self, name: Stage) -> StageResult | None:
         return next((s for s in self.stages if s.name == name), None)

@@ -302,3 +302,30 @@ def test_an_unchanged_model_is_never_a_regression_and_the_size_that_passes_it_is
     assert main(["validate", "--config", str(config), "--benchmark", str(bench)]) == 0
     said = capsys.readouterr().out
     assert ("cannot pass the comparison: it needs 70 cases" in said) is (cases < 70)
+
+
+def test_an_accepted_regression_warns_and_leaves_a_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTOR", "octo-reviewer")
+    rows = benchmark_rows(200)
+    bench = write_jsonl(tmp_path / "bench.jsonl", rows)
+    good = write_jsonl(tmp_path / "good.jsonl", [{"id": r["id"], "output": r["expected_output"]} for r in rows])
+    worse = write_jsonl(tmp_path / "worse.jsonl", [{"id": r["id"], "output": "{}" if i < 25 else r["expected_output"]}
+                                                   for i, r in enumerate(rows)])
+    config = tmp_path / "c.yaml"
+    config.write_text("judge: {provider: none}\nquality_gates:\n  - {name: accuracy, metric: accuracy, threshold: 0.8, "
+                      "comparison: '>=', gate_type: blocking}\n")
+    common = ["run", "--benchmark", str(bench), "--config", str(config), "--quiet"]
+    assert main([*common, "--predictions", str(good), "--output-dir", str(tmp_path / "a"),
+                 "--update-baseline", str(tmp_path / "production.json")]) == 0
+    against = [*common, "--predictions", str(worse), "--baseline", str(tmp_path / "production.json")]
+    assert main([*against, "--output-dir", str(tmp_path / "b")]) == 1  # 12.5 points worse: confirmed
+    headline = (tmp_path / "b" / "report.md").read_text().split("\n\n")[1]
+    assert "confirmed worse than production, `accuracy` −12.5 pts: 25 cases broke, 0 fixed" in headline
+    assert main([*against, "--output-dir", str(tmp_path / "c"), "--update-baseline", str(tmp_path / "next.json"),
+                 "--accept-regression", "the new schema drops the legacy due-date field"]) == 0
+    report = json.loads((tmp_path / "c" / "report.json").read_text())
+    assert report["accepted_regression"] == {"by": "octo-reviewer",
+                                             "reason": "the new schema drops the legacy due-date field"}
+    assert {g["name"]: g["gate_type"] for g in report["gates"]}["no_regression"] == "warning"
+    assert "**Regression accepted on purpose** by octo\\-reviewer" in (tmp_path / "c" / "report.md").read_text()
+    assert json.loads((tmp_path / "next.json").read_text())["accepted_regression"]["by"] == "octo-reviewer"

@@ -82,7 +82,8 @@ def nearest_folder(path: Path) -> Path | None:
 def not_found(model: Path, what: str = "model", hint: str = "check the path given to --model") -> TaskevalError:
     """"not found", with the nearest existing folder when there is one."""
     near = nearest_folder(model)
-    return TaskevalError(f"{model}: {what} not found", f"did you mean '{near}'?" if near is not None else hint)
+    return TaskevalError(f"{model}: {what} not found", f"did you mean '{near}'? Otherwise: {hint}" if near is not None
+                         else hint)
 
 
 def hub_model_reachable(model_id: str) -> bool:
