@@ -207,7 +207,7 @@ def test_end_to_end_regressed_model_blocks_with_the_failed_gate_explained(tmp_pa
     assert "### What to look at" in markdown and "failing cases; most from" in markdown
     assert "| action | cases | production | this run | Δ | produced instead |" in markdown
     assert "```mermaid\nxychart-beta" in markdown and "    line [" in markdown
-    assert "task\\_id: " in markdown and " → " in markdown and "✅ right" in markdown  # field differences
+    assert "`task_id: " in markdown and " → " in markdown and "✅ right" in markdown  # field differences
     assert "<summary>Statistics</summary>" in markdown and "p (Holm)" in markdown.split("<summary>Statistics")[1]
 
 

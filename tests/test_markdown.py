@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from evaluator.config import GateConfig
@@ -43,7 +44,9 @@ def test_report_leads_with_the_decision_and_explains_failed_and_unevaluated_gate
     assert "2 blocking gates failed" in text
     assert "off by 35.0 points" in text
     assert "not evaluated" in text and "no safety.suite configured" in text.replace("\\", "")
-    assert "<script>" not in text and "@admin" not in text
+    prose = re.sub(r"`[^`\n]*`", "", text)  # a code span shows its text as it is: no HTML, no @-mention
+    assert "<script>" not in prose and "@admin" not in prose
+    assert "`not a JSON object (Expecting value at character 0): '<script>@admin</script>'`" in text
     assert "Failing cases (1)" in text
 
 
@@ -76,7 +79,7 @@ def test_failing_cases_show_the_field_that_differs_not_escaped_json() -> None:
                                                                           "run_url": "https://github.com/o/r/actions/runs/1"}},
                        config={})
     text = render_markdown(result, Path("/home/runner/work/repo/taskeval-report/report.json"))
-    assert "task\\_id: 3069 → 306; due: missing \\(expected \"friday\"\\)" in text
+    assert '`task_id: 3069 → 306; due: missing (expected "friday")`' in text  # as code, never backslash-escaped
     assert "not a JSON object" in text
     assert "\\{\\\"action\\\"" not in text  # no escaped JSON blobs
     assert text.count("Failing cases (2)") == 1

@@ -215,6 +215,8 @@ class HuggingFaceBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         logging.getLogger("transformers.modeling_utils").addFilter(_padding_false_alarm)
+        logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # its notice about optional CPU kernels: ours says
+        # that quantization on the CPU is slow, once, in the report
 
         adapter = None if self.gguf or self.hub_id else adapter_base(self.model_dir)
         base = adapter or str(self.model_dir)
