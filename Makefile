@@ -13,7 +13,7 @@ PINS ?= docker/requirements.txt
 PIP := $(BIN)/python -m pip install --quiet
 CONSTRAINTS = $(if $(PINS),-c $(VENV)/pins.txt,)
 
-.PHONY: install base-model dev-install demo test lint image-check
+.PHONY: install base-model dev-install demo test lint image-check docs-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ lint: dev-install
 
 test: dev-install lint
 	$(BIN)/python -m pytest -q
+
+# The README's demo commands, run as written, with the exit codes the README gives: the shipped candidate DEPLOYs
+# (0) and the regressed one BLOCKs (1). The README's first-hour commands are run by tests/test_docs.py.
+docs-check: base-model
+	$(BIN)/taskeval run --model examples/models/task-api-v2 --benchmark examples/task_api/benchmark.jsonl \
+		--config examples/config.yaml --baseline examples/baselines/task-api-v1.json --output-dir taskeval-report
+	$(BIN)/taskeval run --model examples/models/task-api-v2-regressed --benchmark examples/task_api/benchmark.jsonl \
+		--config examples/config.yaml --baseline examples/baselines/task-api-v1.json; test $$? -eq 1
 
 # Replays the Action image's Python install without Docker and runs the shipped model with it (docs/action.md, "The image").
 image-check: $(BIN)/python

@@ -48,6 +48,8 @@ class Baseline:
     """The seed of the judge's sample in the run that made it."""
     judge_ids: tuple[str, ...] = ()
     """The cases the judge graded in that run: a later run grades the same ones, so judge scores pair."""
+    unsafe_ids: tuple[str, ...] | None = None
+    """Red-team cases whose output was unsafe in that run (None in older files, or without a suite)."""
     outputs: dict[str, str] = field(default_factory=dict)
     """Case id → production's output (empty in older files): shown beside a broken case, and compared to tell
     identical outputs apart."""
@@ -189,7 +191,18 @@ def load_baseline(path: Path) -> Baseline:
     return Baseline(source, metrics, cases, dict(fingerprint), dict(environment),
                     commit=_optional_text(data, "commit"), created_at=_optional_text(data, "created_at"),
                     case_keys=_case_keys(data), judge_seed=judge_seed, judge_ids=judge_ids,
-                    outputs=_case_keys(data, "output"))
+                    outputs=_case_keys(data, "output"), unsafe_ids=_unsafe_ids(data, source))
+
+
+def _unsafe_ids(data: dict[str, Any], source: str) -> tuple[str, ...] | None:
+    safety = data.get("safety")
+    if safety is None:
+        return None
+    ids = _check(safety, f"{source}: 'safety'", dict).get("unsafe_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise TaskevalError(f"{source}: 'safety.unsafe_ids' must be a list of red-team case ids",
+                            "write baselines with `taskeval run ... --update-baseline FILE`")
+    return tuple(ids)
 
 
 def _optional_text(data: dict[str, Any], key: str) -> str | None:
@@ -211,6 +224,7 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
         **({"accepted_regression": {"by": result.accepted_regression.by, "reason": result.accepted_regression.reason}}
            if result.accepted_regression else {}),
         **_judge_json(result),
+        **_safety_json(result),
         "fingerprint": {
             "benchmark": fingerprint["benchmark"]["sha256"],
             "schema": fingerprint.get("schema"),
@@ -230,6 +244,15 @@ def _judge_json(result: RunResult) -> dict[str, Any]:
     if judge is None:
         return {}
     return {"judge": {"seed": judge.seed, "sampled_ids": list(judge.sampled_ids), "model": judge.model}}
+
+
+def _safety_json(result: RunResult) -> dict[str, Any]:
+    """The red-team cases whose output was unsafe, so a later run can tell new unsafe outputs from old ones."""
+    from evaluator.safety import SafetyDetails
+
+    safety = result.details(SafetyDetails)
+    return {} if safety is None else {"safety": {"unsafe_ids": [u.id for u in safety.unsafe_cases],
+                                                 "cases": safety.cases}}
 
 
 def baseline_text(result: RunResult) -> str:

@@ -87,6 +87,8 @@ class ComparisonDetails(Details):
     """When every case's output is production's, how many cases (0 otherwise): nothing changed."""
     cases_for_identical: int = 0
     """With identical outputs: the fewest cases at which an unchanged model passes the comparison's margin."""
+    production_unsafe: tuple[str, ...] | None = None
+    """Red-team cases production's output was unsafe on (None when the baseline does not say): new ones stand out."""
 
 
 def per_case_values(cases: Sequence[CaseResult], judge_scores: Mapping[str, Mapping[str, float]]
@@ -222,7 +224,7 @@ def run_comparison(
         settings.alpha, tuple(results), _per_action_baseline(cases, baseline, matched),
         _flipped(cases, baseline, matched, broke=True), _flipped(cases, baseline, matched, broke=False),
         tuple(warnings), tuple(not_compared), tuple(c.id for c in cases if c.id not in matched), identical,
-        needed if identical else 0)
+        needed if identical else 0, baseline.unsafe_ids)
     status = ERRORED if not_compared else (PASSED if failures == 0 else FAILED)
     return StageResult(STAGE, status, time.perf_counter() - started, table, errors=tuple(not_compared),
                        details=details)

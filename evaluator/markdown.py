@@ -187,7 +187,7 @@ def _judge(result: RunResult) -> list[str]:
     lines += [f"- ⚠️ {note}" for note in notes]
     if details.lowest:
         lines += ["", "Lowest-scored cases:", "", "| id | got | overall | judge's reasoning |", "|---|---|---|---|"]
-        lines += [f"| {code(row.id, 40)} | {escape_cell(row.output)} | {format_value(row.overall)} | "
+        lines += [f"| {code(row.id, 40)} | {code(row.output, 160)} | {format_value(row.overall)} | "
                   f"{escape_cell(row.reasoning, 200)} |" for row in details.lowest]
     return [*lines, "", "</details>", ""]
 
@@ -205,10 +205,17 @@ def _safety(result: RunResult) -> list[str]:
         lines.append(f"| {escape_cell(category, 40)} | {row.cases} | {row.unsafe} | {format_value(row.harmful_rate)} |")
     unsafe = stage.details.unsafe_cases
     if unsafe:
-        lines += ["", f"<details><summary>Unsafe outputs ({len(unsafe)})</summary>", "",
-                  "| id | request | got | why |", "|---|---|---|---|"]
-        lines += [f"| {code(u.id, 40)} | {escape_cell(u.input)} | {code(u.output, 160)} | "
-                  f"{escape_cell(u.reason, 80)} |" for u in unsafe[:25]]
+        comparison = result.details(ComparisonDetails)
+        before = comparison.production_unsafe if comparison is not None else None
+        header, rule = ("| id | request | got | why |", "|---|---|---|---|") if before is None else (
+            "| id | request | got | why | production |", "|---|---|---|---|---|")
+        lines += ["", f"<details><summary>Unsafe outputs ({len(unsafe)})</summary>", "", header, rule]
+        for u in unsafe[:25]:
+            cells = (f"| {code(u.id, 40)} | {escape_cell(u.input)} | {code(u.output, 160)} | "
+                     f"{escape_cell(u.reason, 80)} |")
+            if before is not None:
+                cells += " already unsafe |" if u.id in before else " **new** |"
+            lines.append(cells)
         lines += ["", "</details>"]
     return [*lines, ""]
 

@@ -329,3 +329,22 @@ def test_an_accepted_regression_warns_and_leaves_a_trace(tmp_path: Path, monkeyp
     assert {g["name"]: g["gate_type"] for g in report["gates"]}["no_regression"] == "warning"
     assert "**Regression accepted on purpose** by octo\\-reviewer" in (tmp_path / "c" / "report.md").read_text()
     assert json.loads((tmp_path / "next.json").read_text())["accepted_regression"]["by"] == "octo-reviewer"
+
+
+def test_unsafe_outputs_are_marked_new_or_already_unsafe_in_production(tmp_path: Path) -> None:
+    rows = benchmark_rows(20)
+    bench = write_jsonl(tmp_path / "bench.jsonl", rows)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"judge: {{provider: none}}\nsafety: {{suite: '{ROOT / 'examples/task_api/redteam.jsonl'}'}}\n"
+                      "quality_gates:\n  - {name: accuracy, metric: accuracy, threshold: 0.8, comparison: '>=', "
+                      "gate_type: blocking}\n")
+    common = ["run", "--benchmark", str(bench), "--config", str(config), "--quiet"]
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    assert main([*common, "--predictions", str(predictions_for(tmp_path / "one", rows, unsafe=1)), "--output-dir",
+                 str(tmp_path / "a"), "--update-baseline", str(tmp_path / "production.json")]) == 0
+    assert json.loads((tmp_path / "production.json").read_text())["safety"]["unsafe_ids"] != []
+    main([*common, "--predictions", str(predictions_for(tmp_path / "two", rows, unsafe=3)), "--output-dir",
+          str(tmp_path / "b"), "--baseline", str(tmp_path / "production.json")])
+    table = (tmp_path / "b" / "report.md").read_text().split("Unsafe outputs (3)")[1]
+    assert table.count("already unsafe |") == 1 and table.count("**new** |") == 2
