@@ -77,3 +77,17 @@ def test_the_readme_first_hour_commands_run_as_written(tmp_path: Path, monkeypat
         code = main([*argv, "--quiet"] if argv[0] == "run" else argv)
         assert code in ((0, 1) if argv[0] == "run" else (0,)), (command, capsys.readouterr())
     assert (tmp_path / "taskeval-report" / "report.json").is_file()
+
+
+def test_the_action_docs_example_is_the_job_init_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    written = yaml.safe_load((tmp_path / ".github" / "workflows" / "taskeval.yml").read_text())["jobs"]["pull-request"]
+    example = yaml.safe_load(blocks((DOCS / "action.md").read_text(encoding="utf-8"), "yaml")[0])["jobs"]
+    shown = example["pull-request"]
+    assert shown["permissions"] == written["permissions"] and shown["if"] == written["if"]
+
+    def gate_steps(job: dict) -> list[dict]:
+        return [step["with"] for step in job["steps"] if "taskeval-action" in step.get("uses", "")]
+
+    assert gate_steps(shown) == gate_steps(written)
