@@ -273,8 +273,8 @@ def run(options: RunOptions) -> RunResult:
     config, baseline = inputs.config, inputs.baseline
     judge_key = options.judge_api_key or os.environ.get("OPENAI_API_KEY")
     keys = stand_in_notes({"the judge's API key": judge_key if config.judge.provider != "none" else None,
-                              config.generation.api_key_env: os.environ.get(config.generation.api_key_env)
-                              if config.generation.backend == "openai" else None})
+                           config.generation.api_key_env: os.environ.get(config.generation.api_key_env)
+                           if config.generation.backend == "openai" else None})
     seed = options.seed if options.seed is not None else config.judge.seed
     cases = limit_cases(inputs.cases, options.limit, seed)
     planned = (*keys, *planned_warnings(config, baseline, cases, seed))
