@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evaluator.gate_comparisons import COMPARISONS
-from evaluator.metrics import MetricValue
+from evaluator.metrics import MetricValue, value_range
 from evaluator.names import Decision, GateType
 
 if TYPE_CHECKING:
@@ -74,6 +74,13 @@ class GateResult:
         }
 
 
+def shortfall(metric: str, margin: float) -> str:
+    """How far a gate missed, in points for a metric that is a share (one unit everywhere a report says it)."""
+    if value_range(metric) is not None:
+        return f"{abs(margin) * 100:.1f} points"
+    return format_value(abs(margin))
+
+
 def format_value(value: float) -> str:
     """A metric's value as reports show it: whole numbers with thousands separators, never an exponent."""
     if isinstance(value, int):
@@ -118,7 +125,7 @@ def evaluate_gate(
     verdict = "meets" if passed else "does not meet"
     explanation = f"{subject} {verdict} {comparison.symbol} {format_value(gate.threshold)}"
     if not passed and comparison.name != "equal":
-        explanation += f" (off by {format_value(abs(margin))})"
+        explanation += f" (off by {shortfall(gate.metric, margin)})"
     return GateResult(**base, actual=metric.value, ci_low=metric.ci_low, ci_high=metric.ci_high, margin=margin,
                       passed=passed, explanation=explanation)
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from evaluator import __version__
 from evaluator.comparison import ComparisonDetails
-from evaluator.gates import COMPARISONS, DEPLOY, GateResult, format_value
+from evaluator.gates import COMPARISONS, DEPLOY, GateResult, format_value, shortfall
 from evaluator.judge import JudgeDetails
 from evaluator.latency import LatencyDetails
 from evaluator.markdown_text import code, escape_cell, signed_points
-from evaluator.metrics import METRICS, MetricValue
+from evaluator.metrics import MetricValue
 from evaluator.names import Stage
 from evaluator.noninferiority import CONFIRMED, PASS
 from evaluator.report_cases import comparison_statistics, failing_cases, per_action
@@ -69,9 +69,7 @@ def _shortfall(gate: GateResult) -> str:
         return "" if gate.is_blocking else "passes"
     if gate.metric in REGRESSION_COUNTS:
         return "see *Against production*" + ("" if gate.is_blocking else " · warning only")
-    rate = gate.metric in METRICS and METRICS.get(gate.metric).is_rate
-    amount = f"{abs(gate.margin or 0) * 100:.1f} points" if rate else format_value(abs(gate.margin or 0))
-    note = f"off by {amount}" if gate.comparison != "equal" else "not equal"
+    note = f"off by {shortfall(gate.metric, gate.margin or 0.0)}" if gate.comparison != "equal" else "not equal"
     return note + ("" if gate.is_blocking else " · warning only")
 
 

@@ -66,3 +66,11 @@ def test_failed_warning_does_not_block_and_failed_blocking_does() -> None:
     failed_blocking = evaluate_gate(gate(threshold=0.9), METRICS, {})
     assert decide([failed_blocking, failed_warning]) == BLOCK
     assert decide([]) == BLOCK and decide([failed_warning]) == BLOCK
+
+
+def test_a_missed_share_is_said_in_points_and_a_count_as_a_number() -> None:
+    from evaluator.gates import shortfall
+
+    measured = {"accuracy": MetricValue("accuracy", 0.776, 500)}
+    assert "(off by 7.4 points)" in evaluate_gate(gate(threshold=0.85), measured, {}).explanation
+    assert shortfall("latency_p95_ms", -11960.0) == "11,960" and shortfall("harmful_rate", 0.02) == "2.0 points"
