@@ -24,7 +24,7 @@ from typing import cast
 from tqdm import tqdm
 
 from evaluator.benchmark import sha256_hex
-from evaluator.cache_signing import CacheSigner, cache_signer
+from evaluator.cache_signing import CacheSigner
 from evaluator.config import JudgeConfig
 from evaluator.errors import TaskevalError
 from evaluator.files import strict_json, write_atomically
@@ -322,7 +322,7 @@ def run_judge(
         return JudgeRun(skipped(STAGE, "no OPENAI_API_KEY for OpenAI's endpoint (set it, or judge.base_url for a "
                                        "self-hosted judge, or judge.provider: none)"))
     if cache_dir is not None and signer is None:
-        signer, _ = cache_signer()
+        raise ValueError("a verdict cache needs a signer (evaluator/cache_signing.py): its folder is in the workspace")
     cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None, settings, signer)
     sample, sample_notes = chosen_sample(cases, settings, seed, baseline_ids)
     outcomes = [_Outcome(case) for case in sample]

@@ -487,17 +487,18 @@ def test_judge_verdicts_are_judged_again_when_the_gold_output_or_criteria_change
     results = shipped_results()[:20]
     with fake_openai(lambda body, index: Reply(content=GOOD)) as server:
         settings = JudgeConfig(base_url=server.base_url, timeout_s=5)
-        run_judge(results, settings, seed=0, cache_dir=tmp_path)
+        run_judge(results, settings, seed=0, cache_dir=tmp_path, signer=SIGNER)
         calls = len(server.requests)
-        run_judge(results, settings, seed=0, cache_dir=tmp_path)
+        run_judge(results, settings, seed=0, cache_dir=tmp_path, signer=SIGNER)
         assert len(server.requests) == calls  # unchanged: all cached
         changed = [replace(r, expected='{"action":"delete_task","task_id":1}') for r in results]
-        run_judge(changed, settings, seed=0, cache_dir=tmp_path)
+        run_judge(changed, settings, seed=0, cache_dir=tmp_path, signer=SIGNER)
         assert len(server.requests) == 2 * calls  # the gold output changed: judged again
     reply = json.dumps({"reasoning": "ok", "scores": {"accuracy": 5, "helpfulness": 5}})
     with fake_openai(lambda body, index: Reply(content=reply)) as server:
         two = replace(settings, base_url=server.base_url, criteria=["accuracy", "helpfulness"])
-        judged = run_judge(results, two, seed=0, cache_dir=tmp_path)  # a warm cache of three-criterion verdicts
+        # a warm cache of three-criterion verdicts
+        judged = run_judge(results, two, seed=0, cache_dir=tmp_path, signer=SIGNER)
         assert len(server.requests) == calls  # other criteria: judged again, no KeyError
     assert judged.stage.status == "passed"
     assert set(next(iter(judged.scores.values()))) == {"accuracy", "helpfulness", "overall"}

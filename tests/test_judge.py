@@ -18,7 +18,7 @@ from evaluator.judge import judge_sample, run_judge
 from evaluator.judge_client import PROMPT_VERSION, parse_verdict
 from evaluator.scoring import CaseResult, score_case
 from tests.fake_openai import Reply, fake_openai
-from tests.helpers import BENCHMARK, ROOT, benchmark_rows, redteam_predictions, smollm2, write_jsonl
+from tests.helpers import BENCHMARK, ROOT, SIGNER, benchmark_rows, redteam_predictions, smollm2, write_jsonl
 
 GOOD = json.dumps({"reasoning": "matches the reference", "scores": {"accuracy": 5, "helpfulness": 4,
                                                                     "format_quality": 5}})
@@ -55,11 +55,11 @@ def test_sample_is_stratified_by_largest_remainder_and_seeded() -> None:
 def test_a_500_case_run_judges_50_and_a_second_run_makes_no_calls(tmp_path: Path) -> None:
     results = shipped_results(wrong=30)
     with fake_openai(always(Reply(content=GOOD))) as server:
-        first = run_judge(results, settings(server.base_url), seed=0, cache_dir=tmp_path)
+        first = run_judge(results, settings(server.base_url), seed=0, cache_dir=tmp_path, signer=SIGNER)
         assert len(server.requests) == 50
         body = server.requests[0]
         assert body["temperature"] == 0 and body["response_format"]["type"] == "json_schema"
-        second = run_judge(results, settings(server.base_url), seed=0, cache_dir=tmp_path)
+        second = run_judge(results, settings(server.base_url), seed=0, cache_dir=tmp_path, signer=SIGNER)
         assert len(server.requests) == 50
     stage = first.stage
     assert stage.status == "passed" and stage.details.judged == 50
@@ -296,11 +296,11 @@ def test_a_local_judge_grades_in_process_with_no_api_and_no_cost(tmp_path: Path)
     from evaluator.config import load_config
 
     settings = load_config(config).judge
-    run = run_judge(shipped_results(wrong=20)[:60], settings, seed=0, cache_dir=tmp_path / "cache")
+    run = run_judge(shipped_results(wrong=20)[:60], settings, seed=0, cache_dir=tmp_path / "cache", signer=SIGNER)
     details = run.stage.details
     assert details.planned == 3 and details.judged + len(details.unscored) == 3 and not details.failed
     assert details.spent_usd == 0 and run.stage.metrics["judge_cost_usd"].value == 0
-    again = run_judge(shipped_results(wrong=20)[:60], settings, seed=0, cache_dir=tmp_path / "cache")
+    again = run_judge(shipped_results(wrong=20)[:60], settings, seed=0, cache_dir=tmp_path / "cache", signer=SIGNER)
     assert again.stage.details.cached == 3  # verdicts are cached like any judge's
 
 
