@@ -21,11 +21,8 @@ from evaluator.files import strict_json
 from evaluator.generation.base import BatchCallback, Generation, Request
 from evaluator.generation.model_folder import (
     adapter_base,
-    check_gguf,
-    check_model_dir,
-    hub_model_reachable,
+    check_model,
     is_hub_id,
-    not_found,
     remote_code_allowed,
 )
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
@@ -121,12 +118,7 @@ class HuggingFaceBackend:
     def __init__(self, model_dir: Path, settings: GenerationSettings, device: str = "auto") -> None:
         self.gguf = model_dir.suffix.lower() == ".gguf"
         self.hub_id = not self.gguf and is_hub_id(model_dir)
-        if self.hub_id and not hub_model_reachable(str(model_dir)):
-            raise not_found(model_dir, "model (no such folder here, and no hub answers for that id)")
-        if self.gguf:
-            check_gguf(model_dir)
-        elif not self.hub_id:
-            check_model_dir(model_dir, settings.allow_pickle)
+        check_model(model_dir, settings.allow_pickle)  # the checks `taskeval validate --model` makes, before loading
         self.model_dir = model_dir
         self.settings = settings
         self.trust_remote_code = remote_code_allowed(settings.trust_remote_code)
