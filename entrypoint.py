@@ -389,7 +389,8 @@ def write_local(env: Mapping[str, str], inputs: Inputs, outcome: Outcome, worksp
 
 
 def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path, stdout: GuardedStdout) -> int:
-    """`mode: all`, `evaluate` or `publish`: evaluate or read the report, write the local sinks, then publish."""
+    """`mode: all`, `evaluate` or `publish`: evaluate or read the report, write the local sinks, then publish
+    (`validate`: the input checks alone)."""
     from evaluator.github import GitHubClient, GitHubContext, explain
     from evaluator.markdown_text import escape_cell
 
@@ -403,7 +404,7 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path, stdout: 
         warnings.append(message)
         command("warning", message)
 
-    if github is None and inputs.mode != "evaluate" and (inputs.comment or inputs.check_run):
+    if github is None and inputs.mode not in ("evaluate", "validate") and (inputs.comment or inputs.check_run):
         command("warning", "no github-token (or GITHUB_REPOSITORY): no comment, check run, baseline download or "
                            "publication; pass `github-token: ${{ github.token }}` (the default)")
     if inputs.trust_remote_code:  # the workflow's decision, never the configuration's (docs/security.md)
