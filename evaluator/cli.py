@@ -204,7 +204,7 @@ def what_it_can_decide(inputs: Inputs) -> list[str]:
     from evaluator.benchmark_power import benchmark_power, power_lines
 
     settings = inputs.config.regression
-    margin = float(settings.margins.get("accuracy", -settings.threshold))
+    margin = settings.margin("accuracy")
     production = inputs.baseline.metrics.get("accuracy") if inputs.baseline is not None else None
     power = benchmark_power(len(inputs.cases), margin, settings.alpha, production.value if production else None)
     return power_lines(power)

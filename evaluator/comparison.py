@@ -202,11 +202,10 @@ def run_comparison(
         not_compared.append("no metric could be compared: the baseline and this run share none of "
                             f"{', '.join(DEFAULT_REGRESSION_METRICS)} (name them in regression.metrics)")
     adjusted = holm_adjust([t.p_value for t in tests])
-    default_margin = -settings.threshold
-    results = [decide(t, p, float(settings.margins.get(t.metric, default_margin)), settings.alpha)
+    results = [decide(t, p, settings.margin(t.metric), settings.alpha)
                for t, p in zip(tests, adjusted)]
     identical = identical_outputs(cases, baseline, matched)
-    needed = cases_for_identical(float(settings.margins.get("accuracy", default_margin)), settings.alpha)
+    needed = cases_for_identical(settings.margin("accuracy"), settings.alpha)
     if identical:  # nothing changed: never a regression, and the verdict says why it is still undecided
         results = [replace(r, verdict=f"identical outputs on all {identical} cases; {r.verdict}")
                    if r.label != PASS else r for r in results]
@@ -283,7 +282,7 @@ def planned_judge_warnings(settings: RegressionConfig, baseline: Baseline, sampl
             continue
         mean = sum(values) / len(values)
         sd = math.sqrt(2 * sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-        margin = float(settings.margins.get(metric, -settings.threshold))
+        margin = settings.margin(metric)
         detectable = min_detectable_drop_mean(sd, sample, settings.alpha, worst=NUMERIC_RANGE)
         if margin > 0 and detectable > margin:
             warnings.append(f"the judge sample of {sample} cannot detect a drop of {points(margin)} on `{metric}` "

@@ -71,6 +71,10 @@ class RegressionConfig:
     gate: str = _key((str,), GateType.BLOCKING.value, choices=GATE_TYPES)
     on_inconclusive: str = _key((str,), "block", choices=("block", "warn"))
 
+    def margin(self, metric: str) -> float:
+        """The tolerated drop δ for a metric: its own margin, else −threshold."""
+        return float(self.margins.get(metric, -self.threshold))
+
 
 @dataclass(frozen=True)
 class GenerationSettings:
