@@ -108,6 +108,9 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
         lines.append(f"  {mark}  {gate.name:<18} {gate.metric:<18} {measured:>12} {symbol} "
                      f"{format_value(gate.threshold)}  [{gate.gate_type}]")
     comparison = result.details(ComparisonDetails)
+    if result.accepted_regression is not None:
+        lines.append(f"  regression accepted on purpose by {result.accepted_regression.by}: "
+                     f"{result.accepted_regression.reason}")
     if comparison is not None and comparison.identical_outputs:
         lines.append(f"  identical outputs on all {comparison.identical_outputs} cases to production's: nothing "
                      f"changed (an unchanged model passes the comparison from {comparison.cases_for_identical} "

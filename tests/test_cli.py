@@ -304,7 +304,8 @@ def test_an_unchanged_model_is_never_a_regression_and_the_size_that_passes_it_is
     assert ("cannot pass the comparison: it needs 70 cases" in said) is (cases < 70)
 
 
-def test_an_accepted_regression_warns_and_leaves_a_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_accepted_regression_warns_and_leaves_a_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setenv("GITHUB_ACTOR", "octo-reviewer")
     rows = benchmark_rows(200)
     bench = write_jsonl(tmp_path / "bench.jsonl", rows)
@@ -321,8 +322,10 @@ def test_an_accepted_regression_warns_and_leaves_a_trace(tmp_path: Path, monkeyp
     assert main([*against, "--output-dir", str(tmp_path / "b")]) == 1  # 12.5 points worse: confirmed
     headline = (tmp_path / "b" / "report.md").read_text().split("\n\n")[1]
     assert "confirmed worse than production, `accuracy` −12.5 pts: 25 cases broke, 0 fixed" in headline
+    capsys.readouterr()
     assert main([*against, "--output-dir", str(tmp_path / "c"), "--update-baseline", str(tmp_path / "next.json"),
                  "--accept-regression", "the new schema drops the legacy due-date field"]) == 0
+    assert "regression accepted on purpose by octo-reviewer: the new schema" in capsys.readouterr().out
     report = json.loads((tmp_path / "c" / "report.json").read_text())
     assert report["accepted_regression"] == {"by": "octo-reviewer",
                                              "reason": "the new schema drops the legacy due-date field"}
