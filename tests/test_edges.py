@@ -380,20 +380,20 @@ def _field(index: int, **values: Any) -> Callable[[list[str]], list[str]]:
     return change
 
 
-# (fault, what is done to a cache of four signed rows, how many rows are rejected)
-CACHE_FAULTS: list[tuple[str, Callable[[OutputCache], None], int]] = [
-    ("untouched", lambda c: None, 0),
-    ("an output edited to the right answer", _rewrite(_field(1, output='{"action":"refuse"}')), 1),
-    ("an output of the wrong type", _rewrite(_field(2, output=123)), 1),
-    ("a token count that is a bool", _rewrite(_field(0, prompt_tokens=True)), 1),
-    ("a negative latency", _rewrite(_field(0, latency_ms=-1.0)), 1),
-    ("a signature removed", _rewrite(_field(3, mac=None)), 1),
-    ("a row moved to another input", _rewrite(_field(1, input="0" * 64)), 1),
+# (fault, what is done to a cache of four signed rows, rows rejected, of the four rows: how many are still used)
+CACHE_FAULTS: list[tuple[str, Callable[[OutputCache], None], int, int]] = [
+    ("untouched", lambda c: None, 0, 4),
+    ("an output edited to the right answer", _rewrite(_field(1, output='{"action":"refuse"}')), 1, 3),
+    ("an output of the wrong type", _rewrite(_field(2, output=123)), 1, 3),
+    ("a token count that is a bool", _rewrite(_field(0, prompt_tokens=True)), 1, 3),
+    ("a negative latency", _rewrite(_field(0, latency_ms=-1.0)), 1, 3),
+    ("a signature removed", _rewrite(_field(3, mac=None)), 1, 3),
+    ("a row moved to another input", _rewrite(_field(1, input="0" * 64)), 1, 3),
     ("half a UTF-8 character at the end (a kill during a non-ASCII append)",
-     lambda c: c.path.open("ab").write(b'{"input": "caf\xc3'), 1),
-    ("a line that is not JSON", lambda c: c.path.open("a").write("not json\n"), 1),
+     lambda c: c.path.open("ab").write(b'{"input": "caf\xc3'), 1, 4),
+    ("a line that is not JSON", lambda c: c.path.open("a").write("not json\n"), 1, 4),
     ("every row signed with another key",
-     lambda c: c.path.write_text("".join(_resigned(c, CacheSigner(b"someone else's key!", "x")))), 4),
+     lambda c: c.path.write_text("".join(_resigned(c, CacheSigner(b"someone else's key!", "x")))), 4, 0),
 ]
 
 
@@ -403,16 +403,15 @@ def _resigned(cache: OutputCache, signer: CacheSigner) -> list[str]:
     return other.path.read_text().splitlines(keepends=True)
 
 
-@pytest.mark.parametrize(("name", "fault", "rejected"), CACHE_FAULTS, ids=[f[0] for f in CACHE_FAULTS])
+@pytest.mark.parametrize(("name", "fault", "rejected", "used"), CACHE_FAULTS, ids=[f[0] for f in CACHE_FAULTS])
 def test_cache_rows_that_fail_their_check_are_generated_again(tmp_path: Path, name: str,
                                                               fault: Callable[[OutputCache], None],
-                                                              rejected: int) -> None:
+                                                              rejected: int, used: int) -> None:
     fault(_cache_rows(tmp_path))
     again = OutputCache(tmp_path, {"model": "m"}, SIGNER)
     assert again.rejected == rejected
     kept = [again.get(f"input {i}") for i in range(4)]
-    assert sum(1 for g in kept if g is not None) == 4 - min(rejected, 4) + (1 if name.startswith(("half", "a line"))
-                                                                              else 0)
+    assert sum(1 for g in kept if g is not None) == used  # only the bad row is lost
     assert all(g.output.startswith('{"action":"get_task"') for g in kept if g is not None)  # no forged row is used
     assert (again.note is not None) is bool(rejected)
 
