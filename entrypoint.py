@@ -15,7 +15,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ class Inputs:
     pr_number: str
     trust_remote_code: bool
     accept_regression: str
+    stop_early: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Inputs:
@@ -74,7 +75,7 @@ class Inputs:
             output_dir=get_input(env, "output-dir", "taskeval-report"),
             fail_on=get_input(env, "fail-on", "blocking").lower(), mode=get_input(env, "mode", "all").lower(),
             pr_number=get_input(env, "pr-number"), trust_remote_code=flag("trust-remote-code", "false"),
-            accept_regression=get_input(env, "accept-regression"),
+            accept_regression=get_input(env, "accept-regression"), stop_early=flag("stop-early", "false"),
         )
         for name, value, allowed in (("fail-on", inputs.fail_on, FAIL_ON), ("mode", inputs.mode, MODES),
                                      ("update-baseline", inputs.update_baseline, ("auto", "true", "false"))):
@@ -238,7 +239,7 @@ def _baseline(inputs: Inputs, github: Any, output_dir: Path) -> Path | None:
 def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tuple[Outcome, Any, Path | None]:
     """Run taskeval and write its reports (with the new baseline when one is due, all or none); returns the outcome,
     the run's result (None for an ERROR) and the new baseline's path. An input error becomes an ERROR report."""
-    from evaluator.baseline import baseline_text
+    from evaluator.baseline import baseline_refusal, baseline_text
     from evaluator.files import check_writable_dir
     from evaluator.pipeline import RunOptions, run
     from evaluator.report import write_error_reports, write_reports
@@ -255,6 +256,7 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
             commit=context.head_sha or None if context is not None else None,
             accept_regression=AcceptedRegression(os.environ.get("GITHUB_ACTOR", "the workflow"),
                                                  inputs.accept_regression) if inputs.accept_regression else None,
+            stop_early=inputs.stop_early,
         ))
     except TaskevalError as error:
         command("error", str(error))
@@ -267,7 +269,10 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
                                     output_dir)
         return error_outcome(message, paths), None, None
     new_baseline = output_dir / inputs.baseline_asset
-    update = github is not None and should_update_baseline(inputs, context, result.decision)
+    wanted, refusal = github is not None and should_update_baseline(inputs, context), baseline_refusal(result)
+    update = wanted and refusal is None
+    if wanted and refusal is not None and result.decision == DEPLOY:  # a DEPLOY that stopped early: said everywhere
+        result = replace(result, warnings=(*result.warnings, f"baseline not updated: {refusal}"))
     json_path, markdown_path = write_reports(result, output_dir, {new_baseline: baseline_text(result)} if update
                                              else {})
     gates = [gate.to_json() for gate in result.gates]
@@ -276,8 +281,9 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
     return outcome, result, (new_baseline if update else None)
 
 
-def should_update_baseline(inputs: Inputs, context: Any, decision: str) -> bool:
-    if decision != DEPLOY or inputs.update_baseline == "false" or context.event_name.startswith("pull_request"):
+def should_update_baseline(inputs: Inputs, context: Any) -> bool:
+    """Whether this event and the inputs ask for a new baseline (a DEPLOY over the whole benchmark gets one)."""
+    if inputs.update_baseline == "false" or context.event_name.startswith("pull_request"):
         return False
     if inputs.update_baseline == "true":
         return True

@@ -4,8 +4,10 @@
     python benchmarks/stage1.py --model tests/models/tiny-v2 --config tests/models/tiny-config.yaml   # a tiny model
     python benchmarks/stage1.py --peer-venv /tmp/lmeval-venv   # also lm-evaluation-harness, from its own venv
 
-The peer's venv (never a dependency of taskeval): `python -m venv --system-site-packages /tmp/lmeval-venv &&
-/tmp/lmeval-venv/bin/pip install "lm-eval[hf]"` (it reuses the installed torch and transformers).
+The peer's venv (never a dependency of taskeval): `python -m venv /tmp/lmeval-venv && /tmp/lmeval-venv/bin/pip
+install "lm-eval[hf]==0.4.13" torch==2.13.0 transformers==<taskeval's> peft==<taskeval's>`. On the shipped adapter
+the peer loads it with `peft=` on its base and prompts with the chat template and the config's system prompt
+(`--apply_chat_template --system_instruction`), as taskeval does.
 
 Prints a table (wall time, cases/s, generated tokens/s, peak memory) and the ratios, and writes them to
 benchmarks/results/stage1.json. Every measurement runs in a fresh subprocess, so peak memory (ru_maxrss) and
@@ -167,22 +169,45 @@ def whole_process(command: list[str], env: dict[str, str]) -> tuple[float, float
     return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def peer_task(folder: Path) -> Path:
-    """An lm-evaluation-harness task over the same 500 prompts: greedy generation, stop at end-of-sequence."""
+def peer_task(folder: Path, chat: bool, max_new_tokens: int) -> Path:
+    """An lm-evaluation-harness task over the same 500 prompts: greedy generation, stop at end-of-sequence (for a
+    chat model, its end-of-turn token), at most the config's max_new_tokens. The bare "{input}\\n" prompt for the
+    tiny models; for the shipped adapter the request alone, which lm-eval wraps in the chat template."""
     rows = [json.loads(line) for line in BENCHMARK.read_text().splitlines()]
     data = folder / "taskeval_bench.jsonl"
     data.write_text("".join(json.dumps({"input": r["input"], "target": r["expected_output"]}) + "\n" for r in rows))
+    text, until = ("\"{{input}}\"", "<|im_end|>") if chat else ("\"{{input}}\\n\"", "<eos>")
     (folder / "taskeval_bench.yaml").write_text(
         "task: taskeval_bench\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
         f"    test: {data}\ntest_split: test\noutput_type: generate_until\n"
-        "doc_to_text: \"{{input}}\\n\"\ndoc_to_target: \"{{target}}\"\n"
-        "generation_kwargs:\n  until: [\"<eos>\"]\n  do_sample: false\n  max_gen_toks: 128\n"
+        f"doc_to_text: {text}\ndoc_to_target: \"{{{{target}}}}\"\n"
+        f"generation_kwargs:\n  until: [\"{until}\"]\n  do_sample: false\n  max_gen_toks: {max_new_tokens}\n"
         "metric_list:\n  - metric: exact_match\n")
     return folder
 
 
-def main() -> None:
+def peer_command(venv: Path, model: Path, config: Path, task_dir: Path, output: str) -> list[str]:
+    """lm_eval on the same model: a LoRA adapter through `peft=` on its base, with the chat template and the config's
+    system prompt (as taskeval prompts it); a plain model folder as it is."""
+    from evaluator.config import load_config
     from evaluator.generation.huggingface import CPU_BATCH_SIZE
+
+    adapter = model / "adapter_config.json"
+    settings = load_config(config).generation
+    if adapter.is_file():
+        base = json.loads(adapter.read_text())["base_model_name_or_path"]
+        model_args = f"pretrained={ROOT / base},peft={model},dtype=float32"
+        chat = ["--apply_chat_template", *(["--system_instruction", settings.system_prompt]
+                                           if settings.system_prompt else [])]
+    else:
+        model_args, chat = f"pretrained={model},dtype=float32", []
+    return [str(venv / "bin" / "lm_eval"), "run", "--model", "hf", "--model_args", model_args, "--tasks",
+            "taskeval_bench", "--include_path", str(task_dir), "--device", "cpu", "--batch_size", str(CPU_BATCH_SIZE),
+            *chat, "--output_path", output]
+
+
+def main() -> None:
+    from evaluator.config import load_config
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -190,8 +215,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=CONFIG, help="the model's generation settings")
     parser.add_argument("--measurements", default=",".join(MEASUREMENTS),
                         help="which to run (the naive loop takes minutes with the shipped model)")
-    parser.add_argument("--peer-venv", type=Path, help="a virtual environment with lm-eval[hf] installed (its task "
-                                                       "uses the bare prompt of the tiny test models)")
+    parser.add_argument("--peer-venv", type=Path, help="a virtual environment with lm-eval[hf] installed")
     parser.add_argument("--child", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -215,11 +239,9 @@ def main() -> None:
         seconds, _ = whole_process(taskeval_cmd, env)
         rows["taskeval_process"] = {"seconds": seconds, "cases": 500}
         if args.peer_venv:
-            task_dir = peer_task(Path(scratch))
-            peer_cmd = [str(args.peer_venv / "bin" / "lm_eval"), "run", "--model", "hf", "--model_args",
-                        f"pretrained={args.model},dtype=float32", "--tasks", "taskeval_bench", "--include_path",
-                        str(task_dir), "--device", "cpu", "--batch_size", str(CPU_BATCH_SIZE),
-                        "--output_path", f"{scratch}/peer"]
+            chat = (args.model / "adapter_config.json").is_file()
+            task_dir = peer_task(Path(scratch), chat, load_config(args.config).generation.max_new_tokens)
+            peer_cmd = peer_command(args.peer_venv, args.model, args.config, task_dir, f"{scratch}/peer")
             seconds, _ = whole_process(peer_cmd, {**env, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"})
             rows["peer_process"] = {"seconds": seconds, "cases": 500}
     shutil.rmtree(cache_dir, ignore_errors=True)

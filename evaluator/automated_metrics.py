@@ -11,6 +11,7 @@ from typing import Any
 
 from evaluator.benchmark import Case
 from evaluator.config import Config
+from evaluator.early_stop import LOOK_EVERY, EarlyStop, Looker, in_looks
 from evaluator.errors import TaskevalError
 from evaluator.files import read_text, strict_json
 from evaluator.generation.base import Backend, Generation, Request
@@ -37,6 +38,8 @@ class AutomatedDetails(Details):
     """What produced the outputs, in words."""
     schema_valid_rate_absent: str | None = None
     """Why schema_valid_rate is not computed (no schema configured)."""
+    stopping: EarlyStop | None = None
+    """With stop_early: how many cases were generated, and why it stopped there."""
 
 
 def schema_validator(schema_path: str | None, config_source: str) -> tuple[Any | None, str | None]:
@@ -92,14 +95,28 @@ def generate_outputs(
 
 def run_automated_metrics(
     cases: Sequence[Case], backend: Backend, config: Config, validator: Any | None, no_schema: str | None,
-    cache: OutputCache | None, progress: bool = True,
+    cache: OutputCache | None, progress: bool = True, looker: Looker | None = None,
 ) -> tuple[StageResult, list[CaseResult]]:
+    """Generate and score every case; with a `looker` (stop_early), in batches until the verdict is settled."""
     started = time.perf_counter()
-    generations = generate_outputs(backend, cases, cache, progress)
-    results = score_cases(cases, generations, config.metrics.ignore_fields, validator)
+    generations: list[Generation] = []
+    results: list[CaseResult] = []
+
+    def generate_and_score(batch: Sequence[Case]) -> None:
+        outputs = generate_outputs(backend, batch, cache, progress and looker is None)
+        generations.extend(outputs)
+        results.extend(score_cases(batch, outputs, config.metrics.ignore_fields, validator))
+
+    if looker is None:
+        generate_and_score(cases)
+    else:
+        batch = config.generation.batch_size
+        in_looks(cases, max(LOOK_EVERY, batch if isinstance(batch, int) else 0), generate_and_score,
+                 lambda count: looker.settled(results, {r.id: r.checks for r in results}))
     metrics = aggregate_checks(results) | token_metrics(results, config.cost.price_per_million_tokens,
                                                         config.cost.gpu_hour_usd)
     details = AutomatedDetails(per_action(results), per_tag(results), len(results),
-                               sum(1 for g in generations if g.cached), backend.description, no_schema)
+                               sum(1 for g in generations if g.cached), backend.description, no_schema,
+                               looker.outcome(len(cases)) if looker is not None else None)
     stage = StageResult(STAGE, PASSED, time.perf_counter() - started, metrics, details=details)
     return stage, results

@@ -18,6 +18,7 @@ from evaluator.benchmark import case_key
 from evaluator.errors import TaskevalError, did_you_mean
 from evaluator.files import dumps_strict, read_text, strict_json
 from evaluator.metrics import CHECKS, JUDGE_PREFIX, METRICS, MetricValue, judge_metric
+from evaluator.names import Decision, Stage
 from evaluator.results import RunResult
 
 BASELINE_VERSION = 1
@@ -253,6 +254,18 @@ def _safety_json(result: RunResult) -> dict[str, Any]:
     safety = result.details(SafetyDetails)
     return {} if safety is None else {"safety": {"unsafe_ids": [u.id for u in safety.unsafe_cases],
                                                  "cases": safety.cases}}
+
+
+def baseline_refusal(result: RunResult) -> str | None:
+    """Why this run may not become the baseline, or None: only a DEPLOY does, and only over the whole benchmark
+    (a run that stopped early saw part of it, and every later comparison would pair on that part alone)."""
+    if result.decision != Decision.DEPLOY:
+        return f"{result.decision}: only a DEPLOY run updates the baseline"
+    stopped = next((stop for stop in result.stopping if stop.stopped and stop.stage == Stage.AUTOMATED_METRICS), None)
+    if stopped is not None:
+        return (f"the run stopped early after {stopped.cases_used} of {stopped.cases_total} cases, and a baseline "
+                "covers the whole benchmark: write it from a run without stop_early")
+    return None
 
 
 def baseline_text(result: RunResult) -> str:

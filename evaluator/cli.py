@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--accept-regression", metavar="REASON",
                      help="accept a regression against the baseline on purpose: the comparison only warns, and the "
                           "report and the next baseline record who (GITHUB_ACTOR or the user) and REASON")
+    run.add_argument("--stop-early", action="store_true",
+                     help="stop once every verdict is settled, with bounds valid at any sample size (the config's "
+                          "stop_early: true; docs/statistics.md, \"Stopping early\")")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="let the model's own Python code run (transformers' trust_remote_code); the configuration "
                           "alone cannot allow it")
@@ -98,7 +101,8 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
     from evaluator.gates import COMPARISONS, format_value
 
     colour = colour_wanted(sys.stdout)
-    cases = result.fingerprint["benchmark"]["cases"]
+    planned = result.fingerprint["benchmark"]["cases"]
+    cases = f"{len(result.cases)} of {planned}" if len(result.cases) < planned else str(planned)
     lines = [f"\ntaskeval: {paint(result.decision, colour)}  ({cases} cases, {result.duration_seconds:.1f} s)"]
     for gate in result.gates:
         mark = paint("WARN" if gate.warns and gate.passed is False else
@@ -108,6 +112,7 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
         lines.append(f"  {mark}  {gate.name:<18} {gate.metric:<18} {measured:>12} {symbol} "
                      f"{format_value(gate.threshold)}  [{gate.gate_type}]")
     comparison = result.details(ComparisonDetails)
+    lines += [f"  stop_early: {stop.reason}" for stop in result.stopping]
     if result.accepted_regression is not None:
         lines.append(f"  regression accepted on purpose by {result.accepted_regression.by}: "
                      f"{result.accepted_regression.reason}")
@@ -142,7 +147,7 @@ def accepted_regression(reason: str | None) -> AcceptedRegression | None:
 
 def command_run(args: argparse.Namespace) -> int:
     """Check the outputs can be written, run, then write reports (and the baseline, on DEPLOY) all or none."""
-    from evaluator.baseline import baseline_text
+    from evaluator.baseline import baseline_refusal, baseline_text
     from evaluator.files import check_writable_dir, check_writable_file
     from evaluator.pipeline import RunOptions, run
     from evaluator.report import write_reports
@@ -162,16 +167,18 @@ def command_run(args: argparse.Namespace) -> int:
         benchmark=args.benchmark, model=args.model, config=args.config, predictions=args.predictions,
         baseline=args.baseline, limit=args.limit, seed=args.seed, device=args.device, use_cache=not args.no_cache,
         progress=not args.quiet, accept_regression=accepted_regression(args.accept_regression),
+        stop_early=args.stop_early,
     )
     result = run(options)
-    new_baseline = args.update_baseline is not None and result.decision == DEPLOY
+    refusal = baseline_refusal(result)
+    new_baseline = args.update_baseline is not None and refusal is None
     extra = {args.update_baseline: baseline_text(result)} if new_baseline else {}
     json_path, markdown_path = write_reports(result, args.output_dir, extra)
     print_summary(result, json_path, markdown_path)
     if new_baseline:
         print(f"baseline written: {args.update_baseline}")
     elif args.update_baseline is not None:
-        print(f"baseline not written ({result.decision}): only a DEPLOY run updates {args.update_baseline}")
+        print(f"baseline not written to {args.update_baseline}: {refusal}")
     return EXIT_DEPLOY if result.decision == DEPLOY else EXIT_BLOCK
 
 

@@ -17,7 +17,6 @@ from evaluator.metrics import JUDGE_PREFIX, MetricValue, judge_metric, metric_de
 from evaluator.names import Stage
 from evaluator.noninferiority import (
     CONFIRMED,
-    NUMERIC_RANGE,
     PASS,
     MetricComparison,
     MetricTest,
@@ -113,14 +112,16 @@ def _per_case(current_values: Mapping[str, Mapping[str, Any]], baseline_cases: M
 
 
 def _test_metric(metric: str, current_values: Mapping[str, Mapping[str, Any]], metrics: Mapping[str, MetricValue],
-                 baseline: Baseline, matched: set[str], alpha: float) -> tuple[MetricTest | None, str | None]:
-    """The comparison of one metric, or None with the reason it cannot be compared."""
+                 baseline: Baseline, matched: set[str], alpha: float, anytime: bool = False
+                 ) -> tuple[MetricTest | None, str | None]:
+    """The comparison of one metric, or None with the reason it cannot be compared; `anytime`: paired bounds valid
+    at any sample size (a run with stop_early)."""
     if metric not in metrics:
         return None, f"`{metric}` not compared: this run did not compute it"
     if matched and baseline.cases is not None:
         current, before = _per_case(current_values, baseline.cases, metric, matched)
         if current and (all(isinstance(v, bool) for v in current + before) or len(current) >= 2):
-            return paired_test(metric, current, before, alpha), None
+            return paired_test(metric, current, before, alpha, anytime), None
     if metric not in baseline.metrics:
         return None, f"`{metric}` not compared: the baseline has no value for it"
     if not metric_definition(metric).is_rate:
@@ -184,7 +185,10 @@ def _flipped(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str],
 def run_comparison(
     cases: Sequence[CaseResult], metrics: Mapping[str, MetricValue], baseline: Baseline, settings: RegressionConfig,
     fingerprint: Mapping[str, Any], judge_scores: Mapping[str, Mapping[str, float]] | None = None,
+    anytime: bool = False,
 ) -> StageResult:
+    """Every compared metric against the baseline; `anytime` (stop_early): the paired bounds hold at any sample
+    size, in the order the cases were generated."""
     started = time.perf_counter()
     matched, warnings = matched_cases(cases, baseline, fingerprint["benchmark"]["sha256"])
     warnings += environment_warnings(baseline, fingerprint)
@@ -193,7 +197,7 @@ def run_comparison(
     tests, not_compared = [], []
     current_values = per_case_values(cases, judge_scores or {})
     for metric in names:
-        test, reason = _test_metric(metric, current_values, metrics, baseline, matched, settings.alpha)
+        test, reason = _test_metric(metric, current_values, metrics, baseline, matched, settings.alpha, anytime)
         if test is None:
             not_compared.append(str(reason))
         else:
@@ -283,11 +287,11 @@ def planned_judge_warnings(settings: RegressionConfig, baseline: Baseline, sampl
         mean = sum(values) / len(values)
         sd = math.sqrt(2 * sum((v - mean) ** 2 for v in values) / (len(values) - 1))
         margin = settings.margin(metric)
-        detectable = min_detectable_drop_mean(sd, sample, settings.alpha, worst=NUMERIC_RANGE)
+        detectable = min_detectable_drop_mean(sd, sample, settings.alpha)
         if margin > 0 and detectable > margin:
             warnings.append(f"the judge sample of {sample} cannot detect a drop of {points(margin)} on `{metric}` "
                             f"(detectable: {points(detectable)}); about "
-                            f"{cases_for_drop(sd, margin, settings.alpha, worst=NUMERIC_RANGE)}"
+                            f"{cases_for_drop(sd, margin, settings.alpha)}"
                             " cases would (raise judge.sample_rate or judge.min_samples)")
     return warnings
 

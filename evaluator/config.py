@@ -155,6 +155,9 @@ class Config:
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     quality_gates: tuple[GateConfig, ...] = ()
+    stop_early: bool = False
+    """Generate in a seeded random order and stop once every verdict is settled (docs/statistics.md, "Stopping
+    early")."""
     source: str = "<built-in defaults>"
     digest: str = ""
     """SHA-256 of the configuration as written (not of the defaults, so a new taskeval key changes nothing)."""
@@ -188,7 +191,7 @@ SECTIONS: dict[str, type] = {
     "cost": CostConfig,
 }
 FLAT_ALIASES = {"llm_judge_sample_rate": ("judge", "sample_rate"), "regression_threshold": ("regression", "threshold")}
-TOP_LEVEL_KEYS = [*SECTIONS, "quality_gates", *FLAT_ALIASES]
+TOP_LEVEL_KEYS = [*SECTIONS, "quality_gates", "stop_early", *FLAT_ALIASES]
 TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping",
               list: "a list", type(None): "null"}
 
@@ -393,7 +396,11 @@ def parse_config(data: Any, source: str) -> Config:
     built: dict[str, Any] = {name: _build(cls, sections[name], name, source) for name, cls in SECTIONS.items()}
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     gates = _gates(data["quality_gates"], source) if "quality_gates" in data else DEFAULT_GATES
-    config = Config(**built, quality_gates=gates, source=source, digest=digest, latency_asked="latency" in data)
+    stop_early = data.get("stop_early", False)
+    if not isinstance(stop_early, bool):
+        raise TaskevalError(f"{source}: 'stop_early' must be true or false, got {stop_early!r}")
+    config = Config(**built, quality_gates=gates, stop_early=stop_early, source=source, digest=digest,
+                    latency_asked="latency" in data)
     _check_values(config, source)
     return config
 

@@ -51,6 +51,8 @@ def config_json_schema() -> dict[str, Any]:
             **sections,
             "quality_gates": {"type": "array", "items": gate, "description": "Blocking and warning gates; without "
                               "this key, the default gates (json_valid_rate >= 0.95 and accuracy >= 0.85)"},
+            "stop_early": {"type": "boolean", "default": False, "description": "Stop generating (and judging) once "
+                           "every verdict is settled, with bounds valid at any sample size"},
             "llm_judge_sample_rate": {"type": "number", "description": "Alias of judge.sample_rate"},
             "regression_threshold": {"type": "number", "description": "Alias of regression.threshold"},
         },

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from evaluator.benchmark import sha256_hex
 from evaluator.cache_signing import CacheSigner
 from evaluator.config import JudgeConfig
+from evaluator.early_stop import LOOK_EVERY, EarlyStop, Looker, in_looks
 from evaluator.errors import TaskevalError
 from evaluator.files import strict_json, write_atomically
 from evaluator.judge_client import PROMPT_VERSION, BatchJudge, Judge, Verdict, estimate_tokens
@@ -82,6 +83,8 @@ class JudgeDetails(Details):
     """How the judge's accuracy score agrees with the exact `accuracy` check."""
     lowest: tuple[LowScored, ...]
     notes: tuple[str, ...]
+    stopping: EarlyStop | None = None
+    """With stop_early: how many sampled cases were judged, and why it stopped there."""
 HIGH_SCORE = 4
 """A judge accuracy score of 4 or 5 counts as "the judge calls it right" when comparing with the exact checks."""
 LOWEST_SHOWN = 5
@@ -310,10 +313,11 @@ def chosen_sample(cases: Sequence[CaseResult], settings: JudgeConfig, seed: int,
 def run_judge(
     cases: Sequence[CaseResult], settings: JudgeConfig, seed: int, cache_dir: Path | None,
     api_key: str | None = None, baseline_ids: Sequence[str] = (), progress: bool = False,
-    signer: CacheSigner | None = None,
+    signer: CacheSigner | None = None, looker: Looker | None = None,
 ) -> JudgeRun:
     """Stage 2 with the configured provider; `baseline_ids` are the cases the baseline's judge graded, judged again
-    by default."""
+    by default. With a `looker` (stop_early), the sample is judged in the run's (seeded random) order, in batches,
+    until its verdict is settled."""
     started = time.perf_counter()
     api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
     if settings.provider == "none":
@@ -324,32 +328,57 @@ def run_judge(
     if cache_dir is not None and signer is None:
         raise ValueError("a verdict cache needs a signer (evaluator/cache_signing.py): its folder is in the workspace")
     cache = VerdictCache(cache_dir / "judge" if cache_dir is not None else None, settings, signer)
-    sample, sample_notes = chosen_sample(cases, settings, seed, baseline_ids)
+    sample, sample_notes = chosen_sample(cases, settings, seed, baseline_ids)  # in the run's order
     outcomes = [_Outcome(case) for case in sample]
     for outcome in outcomes:
         cached = cache.get(outcome.case)
         if cached is not None:
             outcome.verdict, outcome.cached = cached, True
     budget = Budget(settings.budget_usd)
-    pending = [o for o in outcomes if not o.cached]
-    if pending:  # a warm cache needs no judge (nor a local judge's model loaded)
-        try:
-            judge: Judge = JUDGE_PROVIDERS.get(settings.provider, "judge.provider")(settings, api_key)
-        except TaskevalError as error:  # a judge that cannot start (a local model that does not load) is the
-            # judge stage's error; the automated metrics already measured stay intact
-            return JudgeRun(StageResult(STAGE, ERRORED, time.perf_counter() - started,
-                                        errors=(f"the judge could not start: {redact(error.message)}",)))
+    judges: list[Judge] = []  # started on first need: a warm cache needs no judge (nor a local judge's model)
+
+    def judge_batch(batch: Sequence[_Outcome]) -> None:
+        pending = [o for o in batch if not o.cached]
+        if not pending:
+            return
+        if not judges:
+            judges.append(JUDGE_PROVIDERS.get(settings.provider, "judge.provider")(settings, api_key))
+        judge = judges[0]
         if getattr(judge, "in_process", False):
             _judge_in_process(cast(BatchJudge, judge), cache, pending)
-            pending = []
+            return
         with ThreadPoolExecutor(max_workers=settings.concurrency) as pool, \
                 tqdm(total=len(pending), desc="judge", unit="case", disable=not progress, mininterval=1.0) as bar:
             for _ in pool.map(lambda o: _judge_one(judge, settings, budget, cache, o), pending):
                 bar.update(1)
+
+    try:
+        if looker is None:
+            judge_batch(outcomes)
+        else:
+            done = in_looks(outcomes, LOOK_EVERY, judge_batch,
+                            lambda count: looker.settled([o.case for o in outcomes[:count]],
+                                                         _scores_so_far(outcomes[:count], settings)))
+            outcomes = outcomes[:done]
+    except TaskevalError as error:  # a judge that cannot start (a local model that does not load) is the judge
+        # stage's error; the automated metrics already measured stay intact
+        return JudgeRun(StageResult(STAGE, ERRORED, time.perf_counter() - started,
+                                    errors=(f"the judge could not start: {redact(error.message)}",)))
     rejected = (f"{cache.rejected} cached verdicts failed their check (edited, or signed with another key) and "
                 "were judged again") if cache.rejected else None
     notes = [*sample_notes, *(note for note in (cache.warning, rejected) if note)]
-    return JudgeRun(*_summarise(outcomes, settings, budget, seed, time.perf_counter() - started, notes))
+    stopping = looker.outcome(len(sample), "sampled cases") if looker is not None else None
+    stage, scores = _summarise(outcomes, settings, budget, seed, time.perf_counter() - started, notes)
+    if stopping is not None and isinstance(stage.details, JudgeDetails):
+        stage = replace(stage, details=replace(stage.details, stopping=stopping))
+    return JudgeRun(stage, scores)
+
+
+def _scores_so_far(outcomes: Sequence[_Outcome], settings: JudgeConfig) -> dict[str, dict[str, float]]:
+    """Case id → `llm_judge_<criterion>` → normalised score, for the judged cases with every score."""
+    return {o.case.id: {judge_metric(k): v for k, v in _normalised(o.verdict).items()} for o in outcomes
+            if o.verdict is not None and o.verdict.scores is not None
+            and set(o.verdict.scores) == set(settings.criteria)}
 
 
 def _summarise(outcomes: list[_Outcome], settings: JudgeConfig, budget: Budget, seed: int, duration: float,

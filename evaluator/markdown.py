@@ -299,8 +299,9 @@ def _headline(result: RunResult) -> list[str]:
     warnings = sum(1 for g in result.gates if g.warns)
     status = f"**{failed} blocking gate{'s' if failed != 1 else ''} failed**" if failed else (
         f"**all {len(blocking)} blocking gates passed**")
+    planned = result.fingerprint.get("benchmark", {}).get("cases", len(result.cases))
     parts = [status, f"{warnings} warning{'s' if warnings != 1 else ''}",
-             f"{result.fingerprint.get('benchmark', {}).get('cases', len(result.cases))} cases",
+             f"{len(result.cases)} of {planned} cases" if len(result.cases) < planned else f"{planned} cases",
              f"run {_duration(result.duration_seconds)}"]
     source = result.fingerprint.get("source", {})
     if source.get("commit"):
@@ -310,7 +311,10 @@ def _headline(result: RunResult) -> list[str]:
     accepted = result.accepted_regression
     note = [f"**Regression accepted on purpose** by {escape_cell(accepted.by, 80)}: {escape_cell(accepted.reason, 300)}"
             " (the comparison only warns in this run; the next baseline records it).", ""] if accepted else []
-    return [title, "", *note, _in_words(result), "", " · ".join(parts), ""]
+    stops = [f"**Stopped early**: {escape_cell(stop.reason, 400)}." if stop.stopped
+             else f"stop_early: {escape_cell(stop.reason, 400)}." for stop in result.stopping]
+    return [title, "", *note, *(line for stop in stops for line in (stop, "")), _in_words(result), "",
+            " · ".join(parts), ""]
 
 
 def _run_figures(result: RunResult) -> str:

@@ -13,13 +13,11 @@ from evaluator.metrics import MetricValue, metric_definition
 from evaluator.stats import (
     PairedTable,
     mcnemar_midp_worse,
-    mean_difference_interval,
     min_detectable_drop_mean,
     min_detectable_drop_paired,
     min_detectable_drop_unpaired,
     newcombe_hybrid_interval,
-    padded_spread,
-    sign_test_worse,
+    regularised_sd,
     tango_interval,
     two_proportion_z_worse,
     wilcoxon_pratt_worse,
@@ -27,7 +25,9 @@ from evaluator.stats import (
 
 PASS, CONFIRMED, INCONCLUSIVE = "pass", "confirmed_regression", "inconclusive"
 METHOD_PAIRED_BINARY = "paired: Tango score interval (continuity-corrected), McNemar mid-p"
-METHOD_PAIRED_NUMERIC = "paired: t interval with one worst-case case, exact sign test (Wilcoxon-Pratt secondary)"
+METHOD_PAIRED_NUMERIC = ("paired: betting confidence bound for the mean difference, p-value from the same bets "
+                         "(Wilcoxon-Pratt secondary)")
+METHOD_SEQUENTIAL = "paired, anytime-valid: betting confidence sequence for the mean difference (stop_early)"
 METHOD_UNPAIRED = "unpaired: Newcombe hybrid score interval, pooled two-proportion z-test"
 
 
@@ -112,24 +112,44 @@ NUMERIC_RANGE = 1.0
 """Per-case numbers (judge scores normalised to 0-1, field_accuracy) lie in [0, 1]: a difference is at worst −1."""
 
 
-def _paired_numeric(metric: str, current: Sequence[float], baseline: Sequence[float], alpha: float) -> MetricTest:
+def _paired_betting(metric: str, current: Sequence[float], baseline: Sequence[float], alpha: float,
+                    anytime: bool) -> MetricTest:
+    """The mean paired difference with betting bounds (evaluator/betting.py), the bound and the p-value from the same
+    bets, so they cannot disagree: bets tuned to the run's size, or (`anytime`) valid at every look of a run that
+    stops early. The cases are taken in a fixed pseudo-random order, since the bets depend on it (with `anytime`, in
+    the order they were generated, itself seeded and random: the looks saw them in that order)."""
+    import numpy as np  # numpy, like scipy, only once a comparison runs (start-up stays light)
+
+    from evaluator.betting import case_order, from_unit, mean_bound, p_value_below, to_unit
+
     sign = orientation(metric)
-    good_now, good_before = [sign * v for v in current], [sign * v for v in baseline]
-    delta, low, high = mean_difference_interval(good_before, good_now, 1 - 2 * alpha, worst=-NUMERIC_RANGE)
-    _, sd = padded_spread([a - b for a, b in zip(good_now, good_before)], -NUMERIC_RANGE)
-    return MetricTest(metric, sum(baseline) / len(baseline), sum(current) / len(current), delta, low, high,
-                      sign_test_worse(good_before, good_now), True, len(current),
-                      min_detectable_drop=min_detectable_drop_mean(sd, len(current), alpha, worst=NUMERIC_RANGE),
-                      method=METHOD_PAIRED_NUMERIC, p_secondary=wilcoxon_pratt_worse(good_before, good_now))
+    good = np.asarray([sign * (c - b) for c, b in zip(current, baseline)], dtype=float)
+    values = to_unit(good, NUMERIC_RANGE) if anytime else to_unit(good, NUMERIC_RANGE)[case_order(len(good))]
+    horizon = None if anytime else len(good)
+    low = float(from_unit(mean_bound(values, alpha, lower=True, horizon=horizon), NUMERIC_RANGE))
+    high = float(from_unit(mean_bound(values, alpha, lower=False, horizon=horizon), NUMERIC_RANGE))
+    delta = float(good.mean())
+    binary = all(v in (0, 1) for v in [*current, *baseline])
+    breaks = int(np.sum(good < 0)) if binary else None
+    fixes = int(np.sum(good > 0)) if binary else None
+    sd = regularised_sd(list(good), NUMERIC_RANGE)
+    return MetricTest(metric, sum(baseline) / len(baseline), sum(current) / len(current), delta,
+                      min(low, delta), max(high, delta), float(p_value_below(values, 0.5, alpha, horizon)), True,
+                      len(good), breaks, fixes, min_detectable_drop_mean(sd, len(good), alpha),
+                      METHOD_SEQUENTIAL if anytime else METHOD_PAIRED_NUMERIC,
+                      None if binary else wilcoxon_pratt_worse([sign * v for v in baseline],
+                                                               [sign * v for v in current]))
 
 
-def paired_test(metric: str, current: Sequence[bool | float], baseline: Sequence[bool | float], alpha: float
-                ) -> MetricTest:
+def paired_test(metric: str, current: Sequence[bool | float], baseline: Sequence[bool | float], alpha: float,
+                anytime: bool = False) -> MetricTest:
     """The paired comparison of one metric's per-case values: a table of pass/fail (Tango) when every value is
-    0 or 1 — booleans, or numbers such as a field_accuracy of 0 or 1 — else the mean difference (t bound)."""
-    if all(v in (0, 1) for v in [*current, *baseline]):
-        return _paired_binary(metric, [bool(v) for v in current], [bool(v) for v in baseline], alpha)
-    return _paired_numeric(metric, [float(v) for v in current], [float(v) for v in baseline], alpha)
+    0 or 1 — booleans, or numbers such as a field_accuracy of 0 or 1 — else the mean difference with betting bounds.
+    `anytime` (a run with stop_early): betting bounds valid at every look, for both kinds."""
+    now, before = [float(v) for v in current], [float(v) for v in baseline]
+    if anytime or not all(v in (0, 1) for v in [*now, *before]):
+        return _paired_betting(metric, now, before, alpha, anytime)
+    return _paired_binary(metric, [bool(v) for v in current], [bool(v) for v in baseline], alpha)
 
 
 def unpaired_rate(metric: str, current: MetricValue, baseline: MetricValue, alpha: float) -> MetricTest:
@@ -175,7 +195,7 @@ def decide(test: MetricTest, p_adjusted: float, margin: float, alpha: float) -> 
             verdict = f"within the {_margin(margin)}"
         needed = None
     else:
-        label = CONFIRMED if p_adjusted < alpha else INCONCLUSIVE
+        label = CONFIRMED if p_adjusted < alpha and test.good_delta < 0 else INCONCLUSIVE
         needed = _cases_needed(test, margin) if label == INCONCLUSIVE else None
         if label == CONFIRMED:
             broke = f" ({test.b} cases broke, {test.c} fixed)" if test.b is not None else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit
 from evaluator.cache_signing import cache_signer
 from evaluator.comparison import ComparisonDetails, planned_judge_warnings, run_comparison
 from evaluator.config import Config, GateConfig, RegressionConfig, latency_reader, load_config
+from evaluator.early_stop import lookers, seeded_order
 from evaluator.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
 from evaluator.errors import TaskevalError
 from evaluator.gates import DEPLOY, GateResult, decide, evaluate_gates
@@ -28,7 +29,7 @@ from evaluator.metrics import METRICS, MetricValue
 from evaluator.names import GateType, Stage
 from evaluator.plugins import BACKENDS
 from evaluator.redaction import stand_in_notes
-from evaluator.results import FAILED, PASSED, AcceptedRegression, RunResult, StageResult, skipped
+from evaluator.results import FAILED, PASSED, AcceptedRegression, EarlyStop, RunResult, StageResult, skipped
 from evaluator.safety import RedTeamCase, load_suite, safety_stage
 from evaluator.scoring import CaseResult
 
@@ -56,6 +57,8 @@ class RunOptions:
     """The commit evaluated (the Action: the pull request's head); None: GITHUB_SHA or the working tree's HEAD."""
     accept_regression: AcceptedRegression | None = None
     """A regression accepted on purpose: the comparison's gate only warns, and the report says who and why."""
+    stop_early: bool = False
+    """Stop once every verdict is settled, whatever the configuration says (`--stop-early`, the Action's input)."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,8 @@ class Measured:
     judge_scores: dict[str, dict[str, float]]
     notes: tuple[str, ...]
     """What went wrong without changing any number (an output cache that could not be written)."""
+    stopping: tuple[EarlyStop, ...] = ()
+    """With stop_early: where stage 1 and the judge stopped, and why."""
 
 
 def measure(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int, judge_key: str | None
@@ -236,14 +241,20 @@ def measure(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int, j
     signer, signer_note = cache_signer() if options.use_cache else (None, None)
     cache_dir = Path(config.generation.cache_dir) if signer is not None else None
     cache = OutputCache(cache_dir, key, signer) if key is not None and cache_dir and signer else None
-    automated, case_results = run_automated_metrics(cases, backend, config, inputs.schema_validator,
-                                                    inputs.schema_absent, cache, options.progress)
+    stage_looker, judge_looker = lookers(config, baseline, options.accept_regression is not None,
+                                         benchmark_fingerprint(cases))
+    automated, case_results = run_automated_metrics(seeded_order(cases, seed) if config.stop_early else cases,
+                                                    backend, config, inputs.schema_validator, inputs.schema_absent,
+                                                    cache, options.progress, stage_looker)
     judged = run_judge(case_results, config.judge, seed, cache_dir, api_key=judge_key,
-                       baseline_ids=baseline.judge_ids if baseline else (), progress=options.progress, signer=signer)
+                       baseline_ids=baseline.judge_ids if baseline else (), progress=options.progress, signer=signer,
+                       looker=judge_looker)
     stages = [automated, judged.stage, run_safety(suite, backend, cache, config, options.progress),
               latency_stage(cases, backend, config, seed, options.progress)]
     notes = tuple(note for note in (signer_note, cache.note if cache is not None else None) if note)
-    return Measured(stages, case_results, judged.scores, notes), backend
+    stops = (automated.details.stopping if isinstance(automated.details, AutomatedDetails) else None,
+             judged.stage.details.stopping if isinstance(judged.stage.details, JudgeDetails) else None)
+    return Measured(stages, case_results, judged.scores, notes, tuple(s for s in stops if s is not None)), backend
 
 
 def gate(config: Config, baseline: Baseline | None, stages: list[StageResult], table: dict[str, MetricValue],
@@ -270,6 +281,8 @@ def run(options: RunOptions) -> RunResult:
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     started = time.perf_counter()
     inputs = load_inputs(options.config, options.benchmark, options.baseline)
+    if options.stop_early:
+        inputs = replace(inputs, config=replace(inputs.config, stop_early=True))
     config, baseline = inputs.config, inputs.baseline
     judge_key = options.judge_api_key or os.environ.get("OPENAI_API_KEY")
     keys = stand_in_notes({"the judge's API key": judge_key if config.judge.provider != "none" else None,
@@ -288,7 +301,7 @@ def run(options: RunOptions) -> RunResult:
     else:
         so_far = {name: metric for stage in stages for name, metric in stage.metrics.items()}
         stages.append(run_comparison(measured.cases, so_far, baseline, config.regression, fingerprint,
-                                     measured.judge_scores))
+                                     measured.judge_scores, anytime=config.stop_early))
     aggregation, table = aggregate(stages)
     gates, gate_stage = gate(config, baseline, [*stages, aggregation], table, options.accept_regression)
     stages += [aggregation, gate_stage]
@@ -299,4 +312,5 @@ def run(options: RunOptions) -> RunResult:
                               gates), started_at=started_at,
         duration_seconds=time.perf_counter() - started, cost=run_cost(config, stages, table),
         judge_scores=measured.judge_scores, accepted_regression=options.accept_regression,
+        stopping=measured.stopping,
     )

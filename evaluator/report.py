@@ -26,6 +26,7 @@ def report_json(result: RunResult) -> dict[str, Any]:
         "stages": [stage_json(stage) for stage in result.stages],
         "warnings": list(result.warnings),
         **({"accepted_regression": asdict(result.accepted_regression)} if result.accepted_regression else {}),
+        **({"stopping": [stop.to_json() for stop in result.stopping]} if result.stopping else {}),
         **({"cost": result.cost} if result.cost else {}),
         **_comparison(result),
         "cases": [{**case.to_json(), **({"judge": result.judge_scores[case.id]} if case.id in result.judge_scores

@@ -56,6 +56,27 @@ class AcceptedRegression:
 
 
 @dataclass(frozen=True)
+class EarlyStop:
+    """What stop_early did in one stage (report.json's `stopping`): docs/statistics.md, "Stopping early"."""
+
+    stage: str
+    """`automated_metrics` (cases generated) or `llm_judge` (sampled cases judged)."""
+    cases_used: int
+    cases_total: int
+    stopped: bool
+    """Whether the run stopped before its last case."""
+    reason: str
+    """In words, with the bounds that settled it."""
+    settled: tuple[str, ...]
+    unsettled: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stage": self.stage, "cases_used": self.cases_used, "cases_total": self.cases_total,
+                "stopped": self.stopped, "reason": self.reason, "settled": list(self.settled),
+                "unsettled": list(self.unsettled)}
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything a run decided and measured."""
 
@@ -75,6 +96,8 @@ class RunResult:
     """What the run cost (compute at the GPU-hour price, judge), when prices are configured."""
     accepted_regression: AcceptedRegression | None = None
     """A regression against production accepted on purpose for this run, by whom and why."""
+    stopping: tuple[EarlyStop, ...] = ()
+    """With stop_early: where stage 1 and the judge stopped, and why."""
 
     def stage(self, name: Stage) -> StageResult | None:
         return next((s for s in self.stages if s.name == name), None)

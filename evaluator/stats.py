@@ -192,18 +192,6 @@ def paired_bootstrap_interval(
     return float(differences.mean()), float(low), float(high)
 
 
-def sign_test_worse(baseline: list[float], candidate: list[float]) -> float:
-    """Exact one-sided sign test that the candidate scores lower: among the cases that changed, how unlikely this
-    many went down if up and down were equally likely. Unchanged cases carry no evidence either way (Wilcoxon's
-    "zsplit" counted them as half up, half down, which made real regressions look inconclusive). 1 when none
-    changed."""
-    from scipy.stats import binom
-
-    down = sum(1 for b, c in zip(baseline, candidate) if c < b)
-    up = sum(1 for b, c in zip(baseline, candidate) if c > b)
-    return 1.0 if down + up == 0 else float(binom.sf(down - 1, down + up, 0.5))
-
-
 def wilcoxon_pratt_worse(baseline: list[float], candidate: list[float]) -> float:
     """One-sided Wilcoxon signed-rank p-value with Pratt's handling of zero differences (ranked, then dropped) and
     the normal approximation pinned: a secondary figure beside the sign test; 1 when nothing changed."""
@@ -215,48 +203,23 @@ def wilcoxon_pratt_worse(baseline: list[float], candidate: list[float]) -> float
     return float(wilcoxon(differences, zero_method="pratt", alternative="less", method="approx").pvalue)
 
 
-def mean_difference_interval(baseline: list[float], candidate: list[float], confidence: float,
-                             worst: float) -> tuple[float, float, float]:
-    """Mean paired difference (candidate − baseline) and a t interval computed with one extra difference at the
-    worst value possible (`worst`, e.g. −1 for scores in [0, 1]). Bounded per-case differences are skewed when a
-    few cases fail outright; the extra case keeps the bound honest about failures the sample happened not to
-    show (50 unchanged cases cannot show that 5% of cases do not fail: 0.95⁵⁰ = 7.7%)."""
-    from scipy.stats import t
-
-    differences = [c - b for b, c in zip(baseline, candidate)]
+def regularised_sd(differences: list[float], worst: float) -> float:
+    """The spread the bets see: the SD of the differences with the betting bound's prior variance (worst², that of
+    a difference at either end of the range) counted as one extra case, so it is never 0."""
     n = len(differences)
+    mean = sum(differences) / n if n else 0.0
+    return math.sqrt((worst * worst + sum((d - mean) ** 2 for d in differences)) / (n + 1))
+
+
+def min_detectable_drop_mean(sd: float, n: int, alpha: float, power: float = 0.8) -> float:
+    """Smallest drop of a mean score that the betting bound (evaluator/betting.py) detects with `power` on n paired
+    cases: (√(2 ln(1/α)) + z_power) · sd / √n — with bets tuned to the run's size the bound's half-width is about
+    √(2 ln(1/α)) · sd / √n (1.49 times a t interval's at α = 0.05: the price of holding for any distribution)."""
     if n == 0:
-        return 0.0, worst, -worst
-    mean, sd = padded_spread(differences, worst)
-    half = float(t.ppf(0.5 + confidence / 2, n)) * sd / math.sqrt(n + 1)
-    return sum(differences) / n, mean - half, mean + half
+        return 1.0
+    return (math.sqrt(2 * math.log(1 / alpha)) + NormalDist().inv_cdf(power)) * sd / math.sqrt(n)
 
 
-def padded_spread(differences: list[float], worst: float) -> tuple[float, float]:
-    """Mean and standard deviation of the differences with the one extra worst-case difference added (the sample
-    `mean_difference_interval` and `min_detectable_drop_mean` work on)."""
-    padded = [*differences, worst]
-    mean = sum(padded) / len(padded)
-    return mean, math.sqrt(sum((d - mean) ** 2 for d in padded) / (len(padded) - 1))
-
-
-def min_detectable_drop_mean(sd: float, n: int, alpha: float, power: float = 0.8, worst: float = 1.0) -> float:
-    """Smallest drop of a mean score that `mean_difference_interval`'s bound detects with `power` on n paired cases:
-    (z₁₋α + z_power) · sd / √(n + 1) + worst / (n + 1), sd that of the differences with the worst case added (the
-    second term is what that extra case costs)."""
-    if n == 0:
-        return worst
-    return (z_value(1 - 2 * alpha) + NormalDist().inv_cdf(power)) * sd / math.sqrt(n + 1) + worst / (n + 1)
-
-
-def cases_for_drop(sd: float, drop: float, alpha: float, power: float = 0.8, worst: float = 1.0) -> int:
-    """About how many paired cases make `min_detectable_drop_mean` reach `drop` (doubling, then bisection)."""
-    high = 1
-    while min_detectable_drop_mean(sd, high, alpha, power, worst) > drop and high < 10**7:
-        high *= 2
-    low = high // 2
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if min_detectable_drop_mean(sd, middle, alpha, power, worst) > drop else (
-            low, middle)
-    return high
+def cases_for_drop(sd: float, drop: float, alpha: float, power: float = 0.8) -> int:
+    """About how many paired cases make `min_detectable_drop_mean` reach `drop`."""
+    return math.ceil(((math.sqrt(2 * math.log(1 / alpha)) + NormalDist().inv_cdf(power)) * sd / drop) ** 2)

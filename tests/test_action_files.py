@@ -17,7 +17,7 @@ from tests.helpers import ROOT
 SPEC_INPUTS = {"model", "benchmark", "config", "predictions", "baseline", "baseline-release", "baseline-asset",
                "update-baseline", "github-token", "openai-api-key", "comment", "check-run", "check-name",
                "output-dir", "fail-on", "mode", "pr-number"}
-ADDED_INPUTS = {"trust-remote-code", "accept-regression"}
+ADDED_INPUTS = {"trust-remote-code", "accept-regression", "stop-early"}
 """Inputs added to the documented set (docs/action.md): letting a model's own code run, accepting a regression."""
 SPEC_OUTPUTS = {"decision", "deploy-allowed", "report-json", "report-markdown", "baseline-updated", "summary"}
 WORKFLOWS = sorted([*(ROOT / "examples" / "workflows").glob("*.yml"), *(ROOT / ".github" / "workflows").glob("*.yml"),

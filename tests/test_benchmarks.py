@@ -38,3 +38,22 @@ def test_no_heavy_library_is_imported_at_start_up() -> None:
             "print([m for m in ('torch', 'transformers', 'scipy', 'openai', 'github', 'numpy', 'jsonschema') "
             "if m in sys.modules])")
     assert run_script("-c", code).stdout.strip() == "[]"
+
+
+def test_the_peer_runs_the_shipped_adapter_as_taskeval_prompts_it(tmp_path: Path) -> None:
+    """lm-evaluation-harness gets the LoRA adapter on its base (peft=), the chat template and the system prompt;
+    a plain model folder goes as it is, with the bare prompt."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import stage1
+
+    task = stage1.peer_task(tmp_path, chat=True, max_new_tokens=64)
+    command = stage1.peer_command(Path("/venv"), stage1.MODEL, stage1.CONFIG, task, "out")
+    model_args = command[command.index("--model_args") + 1]
+    assert model_args.startswith(f"pretrained={ROOT / 'examples/models/smollm2-135m-instruct'},peft={stage1.MODEL}")
+    assert "--apply_chat_template" in command
+    assert command[command.index("--system_instruction") + 1] == "Turn the request into one Task API call, as JSON."
+    spec = (task / "taskeval_bench.yaml").read_text()
+    assert 'doc_to_text: "{{input}}"' in spec and "<|im_end|>" in spec and "max_gen_toks: 64" in spec
+    plain = stage1.peer_command(Path("/venv"), ROOT / "tests/models/tiny-v2", ROOT / "tests/models/tiny-config.yaml",
+                                task, "out")
+    assert "--apply_chat_template" not in plain and "peft=" not in plain[plain.index("--model_args") + 1]

@@ -142,7 +142,7 @@ def test_different_benchmark_is_unpaired_and_environment_differences_are_named()
     assert any("the config differs" in w for w in result["warnings"])
 
 
-def test_numeric_metric_is_compared_paired_by_sign_test() -> None:
+def test_numeric_metric_of_zeros_and_ones_is_compared_as_a_paired_table() -> None:
     before = run_of([True] * 60)
     now = [replace(c, checks={**c.checks, "field_accuracy": 0.0 if i < 30 else 1.0}) for i, c in enumerate(before)]
     row = compare(now, baseline_of(before), metrics=["field_accuracy"])["rows"]["field_accuracy"]

@@ -246,3 +246,17 @@ def test_an_internal_failure_is_an_error_report_not_a_bare_traceback(workspace: 
     assert result is None and outcome.decision == "ERROR"
     assert "internal error: RuntimeError: device lost" in outcome.markdown_path.read_text()
     assert entrypoint.job_fails(outcome.decision, 0, "never")
+
+
+def test_stop_early_input_stops_the_run_and_the_comment_says_so(workspace: Path) -> None:
+    rows = benchmark_rows(500)
+    worse = [{"id": r["id"], "output": "{}" if i % 2 else r["expected_output"]} for i, r in enumerate(rows)]
+    write_jsonl(workspace / "worse.jsonl", worse + redteam_predictions())  # 50% against a gate at 85%
+    with fake_github() as state:
+        result = run_action(workspace, state, predictions="worse.jsonl", **{"stop-early": "true"})
+        report = json.loads((workspace / "taskeval-report" / "report.json").read_text())
+        (comment,) = state.comments.values()
+    (stop,) = report["stopping"]
+    assert result["code"] == 1 and result["outputs"]["decision"] == "BLOCK"
+    assert stop["stopped"] and stop["cases_used"] < 500
+    assert f"**Stopped early**: stopped after {stop['cases_used']} of 500 cases" in comment["body"]
