@@ -6,7 +6,7 @@ Paired binary metrics (accuracy, json_valid_rate, ...) are computed exactly: the
 through b (broke) and c (fixed), which follow a multinomial law given the discordance ψ and the true change Δ, so
 every (b, c) with probability above 1e-12 is enumerated. The baseline's rate does not enter, except in which
 (ψ, Δ) are possible (b ≤ rate, c ≤ 1 − rate); at a 5-point margin, ψ below 5% cannot hold a 5-point drop.
-Numeric metrics (judge scores, field_accuracy; the betting bound of evaluator/betting.py) are simulated: 10,000
+Numeric metrics (judge scores, field_accuracy; the betting bound of evaluator/core/betting.py) are simulated: 10,000
 seeded replicates per cell, n = 50 to 2,000, five kinds of per-case change (outright failures from the top score,
 ties, heavy tails, discrete 1–5 judge levels, gains mixed with failures), through the same betting functions that
 `paired_test` calls, in the same case order (checked against `paired_test` itself on 200 replicates per cell up to
@@ -31,15 +31,15 @@ from scipy.stats import binom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evaluator.betting import case_order, log_capital, p_value_below, rules_out, to_unit  # noqa: E402
-from evaluator.noninferiority import NUMERIC_RANGE  # noqa: E402
-from evaluator.stats import (  # noqa: E402
+from evaluator.core.betting import case_order, log_capital, p_value_below, rules_out, to_unit  # noqa: E402
+from evaluator.core.stats import (  # noqa: E402
     PairedTable,
     mcnemar_midp_worse,
     newcombe_paired_interval,
     tango_statistic,
     z_value,
 )
+from evaluator.stages.noninferiority import NUMERIC_RANGE  # noqa: E402
 
 ALPHA, MARGIN = 0.05, 0.05
 SIZES = (50, 100, 500, 2000)
@@ -133,7 +133,7 @@ NUMERIC_SIZES = (50, 100, 200, 500, 1000, 2000)
 REPLICATES = 10_000
 """Per numeric cell: the Monte Carlo standard error of a rate near α is √(α(1 − α)/10,000) = 0.0022."""
 LOOK_EVERY = 20
-"""stop_early looks after every batch of this many cases (evaluator/early_stop.py)."""
+"""stop_early looks after every batch of this many cases (evaluator/stages/early_stop.py)."""
 
 
 def numeric_scenarios(rng: np.random.Generator, n: int, reps: int, drop: float = MARGIN
@@ -176,7 +176,7 @@ def numeric_rates(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
 
 def agrees_with_paired_test(before: np.ndarray, after: np.ndarray, count: int) -> int:
     """How many of the first `count` replicates `paired_test` itself decides differently (must be 0)."""
-    from evaluator.comparison import paired_test
+    from evaluator.stages.comparison import paired_test
 
     n = before.shape[1]
     values = to_unit((after - before)[:count, case_order(n)], NUMERIC_RANGE)

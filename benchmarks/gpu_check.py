@@ -39,10 +39,10 @@ SIZES = {  # Llama-style configurations: about 1.1B parameters, and a tiny one f
 def stage1(model_dir: Path, config_file: Path | None, device: str, **settings: Any) -> dict[str, Any]:
     from dataclasses import replace
 
-    from evaluator.automated_metrics import run_automated_metrics
-    from evaluator.benchmark import load_benchmark
-    from evaluator.config import load_config
     from evaluator.generation.huggingface import HuggingFaceBackend
+    from evaluator.inputs.benchmark import load_benchmark
+    from evaluator.inputs.config import load_config
+    from evaluator.stages.automated import run_automated_metrics
 
     config = load_config(config_file)
     cases = load_benchmark(BENCHMARK)

@@ -16,16 +16,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from evaluator.automated_metrics import AutomatedDetails
-from evaluator.baseline import Baseline
-from evaluator.comparison import ComparisonDetails, run_comparison
-from evaluator.config import load_config
-from evaluator.gates import decide, evaluate_gates
-from evaluator.names import Stage
+from evaluator.core.names import Stage
+from evaluator.inputs.baseline import Baseline
+from evaluator.inputs.config import load_config
 from evaluator.pipeline import aggregate, regression_gates
-from evaluator.report import write_reports
-from evaluator.results import PASSED, RunResult, StageResult
-from evaluator.scoring import CaseResult, aggregate_checks, per_action, per_tag
+from evaluator.report.writer import write_reports
+from evaluator.stages.automated import AutomatedDetails
+from evaluator.stages.comparison import ComparisonDetails, run_comparison
+from evaluator.stages.gates import decide, evaluate_gates
+from evaluator.stages.results import PASSED, RunResult, StageResult
+from evaluator.stages.scoring import CaseResult, aggregate_checks, per_action, per_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = ["create_task", "update_task", "complete_task", "delete_task", "list_tasks", "get_task", "assign_task",

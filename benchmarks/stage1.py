@@ -52,9 +52,9 @@ def _load(setup: Setup) -> tuple[Any, Any, list[Any], list[str], int]:
     chat template with the config's system prompt) and max_new_tokens."""
     import torch
 
-    from evaluator.benchmark import load_benchmark
-    from evaluator.config import load_config
     from evaluator.generation.huggingface import HuggingFaceBackend
+    from evaluator.inputs.benchmark import load_benchmark
+    from evaluator.inputs.config import load_config
 
     torch.set_num_threads(setup.threads)
     settings = load_config(setup.config).generation
@@ -67,8 +67,8 @@ def measure_naive(setup: Setup) -> dict[str, float]:
     """The original design's loop: one case at a time, generate until end-of-sequence, decode, then score."""
     import torch
 
-    from evaluator.generation.base import Generation
-    from evaluator.scoring import score_case
+    from evaluator.core.records import Generation
+    from evaluator.stages.scoring import score_case
 
     model, tokenizer, cases, prompts, max_new_tokens = _load(setup)
     started, tokens = time.perf_counter(), 0
@@ -110,12 +110,12 @@ def measure_bare(setup: Setup) -> dict[str, float]:
 def _stage1(setup: Setup) -> dict[str, float]:
     import torch
 
-    from evaluator.automated_metrics import run_automated_metrics, schema_validator
-    from evaluator.benchmark import load_benchmark
-    from evaluator.cache_signing import cache_signer
-    from evaluator.config import load_config
+    from evaluator.core.cache_signing import cache_signer
     from evaluator.generation.cache import OutputCache
     from evaluator.generation.huggingface import HuggingFaceBackend
+    from evaluator.inputs.benchmark import load_benchmark
+    from evaluator.inputs.config import load_config
+    from evaluator.stages.automated import run_automated_metrics, schema_validator
 
     torch.set_num_threads(setup.threads)
     config = load_config(setup.config)
@@ -189,8 +189,8 @@ def peer_task(folder: Path, chat: bool, max_new_tokens: int) -> Path:
 def peer_command(venv: Path, model: Path, config: Path, task_dir: Path, output: str) -> list[str]:
     """lm_eval on the same model: a LoRA adapter through `peft=` on its base, with the chat template and the config's
     system prompt (as taskeval prompts it); a plain model folder as it is."""
-    from evaluator.config import load_config
     from evaluator.generation.huggingface import CPU_BATCH_SIZE
+    from evaluator.inputs.config import load_config
 
     adapter = model / "adapter_config.json"
     settings = load_config(config).generation
@@ -207,7 +207,7 @@ def peer_command(venv: Path, model: Path, config: Path, task_dir: Path, output: 
 
 
 def main() -> None:
-    from evaluator.config import load_config
+    from evaluator.inputs.config import load_config
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evaluator import __version__
-from evaluator.errors import TaskevalError
-from evaluator.gates import DEPLOY
-from evaluator.names import GateType, Status
-from evaluator.redaction import redact, register_environment
+from evaluator.core.errors import TaskevalError
+from evaluator.core.names import GateType, Status
+from evaluator.core.redaction import redact, register_environment
+from evaluator.stages.gates import DEPLOY
 
 if TYPE_CHECKING:
     from evaluator.pipeline import Inputs
-    from evaluator.results import AcceptedRegression, RunResult
+    from evaluator.stages.results import AcceptedRegression, RunResult
 
 EXIT_DEPLOY, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
 
@@ -97,8 +97,8 @@ def colour_wanted(stream: object) -> bool:
 
 
 def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> None:
-    from evaluator.comparison import ComparisonDetails
-    from evaluator.gates import COMPARISONS, format_value
+    from evaluator.stages.comparison import ComparisonDetails
+    from evaluator.stages.gates import COMPARISONS, format_value
 
     colour = colour_wanted(sys.stdout)
     planned = result.fingerprint["benchmark"]["cases"]
@@ -134,7 +134,7 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
 
 def accepted_regression(reason: str | None) -> AcceptedRegression | None:
     """Who accepts a regression: the workflow's actor in Actions, else the user at the terminal."""
-    from evaluator.results import AcceptedRegression
+    from evaluator.stages.results import AcceptedRegression
 
     if reason is None:
         return None
@@ -147,13 +147,13 @@ def accepted_regression(reason: str | None) -> AcceptedRegression | None:
 
 def command_run(args: argparse.Namespace) -> int:
     """Check the outputs can be written, run, then write reports (and the baseline, on DEPLOY) all or none."""
-    from evaluator.baseline import baseline_refusal, baseline_text
-    from evaluator.files import check_writable_dir, check_writable_file
+    from evaluator.core.files import check_writable_dir, check_writable_file
+    from evaluator.inputs.baseline import baseline_refusal, baseline_text
     from evaluator.pipeline import RunOptions, run
-    from evaluator.report import write_reports
+    from evaluator.report.writer import write_reports
 
     if args.quiet:
-        from evaluator.environment import quiet_libraries
+        from evaluator.core.environment import quiet_libraries
 
         quiet_libraries()
     if args.trust_remote_code:
@@ -211,7 +211,7 @@ def command_validate(args: argparse.Namespace) -> int:
 
 def what_it_can_decide(inputs: Inputs) -> list[str]:
     """The benchmark's size as a fact: what it can decide against production (docs/statistics.md)."""
-    from evaluator.benchmark_power import benchmark_power, power_lines
+    from evaluator.stages.benchmark_power import benchmark_power, power_lines
 
     settings = inputs.config.regression
     margin = settings.margin("accuracy")
@@ -226,7 +226,7 @@ def command_init(args: argparse.Namespace) -> int:
     written = init_project(Path.cwd(), args.force, args.sample)
     for path in written:
         print(f"wrote {path.relative_to(Path.cwd())}")
-    from evaluator.benchmark_power import cases_for_identical
+    from evaluator.stages.benchmark_power import cases_for_identical
 
     benchmark = "benchmarks/sample.jsonl" if args.sample else "<your benchmark>"
     print(f"note: with the default 5-point margin, a benchmark needs at least {cases_for_identical(0.05, 0.05)} "
@@ -251,7 +251,7 @@ COMMANDS = {"run": command_run, "validate": command_validate, "init": command_in
 def _clear_stale_reports(args: argparse.Namespace) -> None:
     """A run that ends in an error leaves no report, and no earlier run's report either: no file in the output
     folder may claim a decision this run did not reach."""
-    from evaluator.report import clear_reports
+    from evaluator.report.writer import clear_reports
 
     if getattr(args, "output_dir", None) is not None:
         clear_reports(args.output_dir)

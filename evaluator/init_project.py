@@ -9,8 +9,8 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from evaluator.errors import TaskevalError
-from evaluator.files import write_files_atomically
+from evaluator.core.errors import TaskevalError
+from evaluator.core.files import write_files_atomically
 
 CONFIG = Path("taskeval.yaml")
 SCHEMA = Path("taskeval.schema.json")
@@ -22,7 +22,7 @@ IGNORED = (".taskeval-cache/", "taskeval-report/")
 
 
 def schema_text() -> str:
-    from evaluator.config_schema import config_json_schema
+    from evaluator.inputs.config_schema import config_json_schema
 
     return json.dumps(config_json_schema(), indent=2) + "\n"
 

@@ -10,28 +10,35 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evaluator.automated_metrics import AutomatedDetails, generate_outputs, run_automated_metrics, schema_validator
-from evaluator.baseline import Baseline, load_baseline
-from evaluator.benchmark import Case, benchmark_fingerprint, compact_json, limit_cases, load_benchmark, sha256_hex
-from evaluator.cache_signing import cache_signer
-from evaluator.comparison import ComparisonDetails, planned_judge_warnings, run_comparison
-from evaluator.config import Config, GateConfig, RegressionConfig, latency_reader, load_config
-from evaluator.early_stop import lookers, seeded_order
-from evaluator.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
-from evaluator.errors import TaskevalError
-from evaluator.gates import DEPLOY, GateResult, decide, evaluate_gates
-from evaluator.generation.base import Backend
+from evaluator.core.cache_signing import cache_signer
+from evaluator.core.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
+from evaluator.core.errors import TaskevalError
+from evaluator.core.metrics import METRICS, MetricValue
+from evaluator.core.names import GateType, Stage
+from evaluator.core.records import Backend
+from evaluator.core.redaction import stand_in_notes
 from evaluator.generation.cache import OutputCache
 from evaluator.generation.predictions import PredictionsBackend
-from evaluator.judge import JudgeDetails, run_judge, sample_size
-from evaluator.latency import run_latency
-from evaluator.metrics import METRICS, MetricValue
-from evaluator.names import GateType, Stage
-from evaluator.plugins import BACKENDS
-from evaluator.redaction import stand_in_notes
-from evaluator.results import FAILED, PASSED, AcceptedRegression, EarlyStop, RunResult, StageResult, skipped
-from evaluator.safety import RedTeamCase, load_suite, safety_stage
-from evaluator.scoring import CaseResult
+from evaluator.inputs.baseline import Baseline, load_baseline
+from evaluator.inputs.benchmark import (
+    Case,
+    benchmark_fingerprint,
+    compact_json,
+    limit_cases,
+    load_benchmark,
+    sha256_hex,
+)
+from evaluator.inputs.config import Config, GateConfig, RegressionConfig, latency_reader, load_config
+from evaluator.inputs.plugins import BACKENDS
+from evaluator.stages.automated import AutomatedDetails, generate_outputs, run_automated_metrics, schema_validator
+from evaluator.stages.comparison import ComparisonDetails, planned_judge_warnings, run_comparison
+from evaluator.stages.early_stop import lookers, seeded_order
+from evaluator.stages.gates import DEPLOY, GateResult, decide, evaluate_gates
+from evaluator.stages.judge import JudgeDetails, run_judge, sample_size
+from evaluator.stages.latency import run_latency
+from evaluator.stages.results import FAILED, PASSED, AcceptedRegression, EarlyStop, RunResult, StageResult, skipped
+from evaluator.stages.safety import RedTeamCase, load_suite, safety_stage
+from evaluator.stages.scoring import CaseResult
 
 MODEL_STAGES = (Stage.AUTOMATED_METRICS, Stage.SAFETY, Stage.LATENCY)
 """The stages that run the model (their time is what a GPU-hour price is charged for)."""

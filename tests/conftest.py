@@ -1,4 +1,4 @@
-"""Every test run keeps the output cache's key file (evaluator/cache_signing.py) in a folder of its own, never in
+"""Every test run keeps the output cache's key file (evaluator/core/cache_signing.py) in a folder of its own, never in
 the home folder of whoever runs the tests, and reaches no model hub (HF_HUB_OFFLINE), in CI or not."""
 
 from __future__ import annotations

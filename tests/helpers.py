@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evaluator.benchmark import Case, compact_json
-from evaluator.cache_signing import CacheSigner
-from evaluator.generation.base import Generation
-from evaluator.scoring import CaseResult, score_case
+from evaluator.core.cache_signing import CacheSigner
+from evaluator.core.records import Generation
+from evaluator.inputs.benchmark import Case, compact_json
+from evaluator.stages.scoring import CaseResult, score_case
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

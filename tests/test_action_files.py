@@ -1,5 +1,5 @@
 """The Action's static files, checked without Docker: action.yml against GitHub's schema, the Dockerfile with
-hadolint, the workflows against GitHub's workflow schema, and the inputs matching what entrypoint.py reads."""
+hadolint, the workflows against GitHub's workflow schema, and the inputs matching what the Action (evaluator/action/) reads."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_dockerfile_has_no_user_or_workdir_and_runs_the_entrypoint() -> None:
 
 
 def test_action_inputs_and_outputs_are_those_of_the_spec_and_of_the_entrypoint() -> None:
-    from entrypoint import Inputs
+    from evaluator.action.main import Inputs
 
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert set(action["inputs"]) == SPEC_INPUTS | ADDED_INPUTS and set(action["outputs"]) == SPEC_OUTPUTS

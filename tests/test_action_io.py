@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.action_io import command
+from evaluator.action.io import command
 
 
 def test_command_properties_and_data_are_escaped(capsys: pytest.CaptureFixture) -> None:

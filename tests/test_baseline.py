@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.baseline import BASELINE_VERSION, load_baseline
 from evaluator.cli import main
-from evaluator.errors import TaskevalError
+from evaluator.core.errors import TaskevalError
+from evaluator.inputs.baseline import BASELINE_VERSION, load_baseline
 from tests.helpers import EXAMPLES, ROOT, benchmark_rows, redteam_predictions, write_jsonl
 
 SHIPPED = EXAMPLES / "baselines" / "task-api-v1.json"

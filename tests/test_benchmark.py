@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.benchmark import benchmark_fingerprint, limit_cases, load_benchmark
-from evaluator.errors import TaskevalError
+from evaluator.core.errors import TaskevalError
+from evaluator.inputs.benchmark import benchmark_fingerprint, limit_cases, load_benchmark
 from tests.helpers import BENCHMARK, write_jsonl
 
 

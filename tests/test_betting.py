@@ -1,4 +1,4 @@
-"""The per-case numeric comparison: betting bounds (evaluator/betting.py), the bound and the confirmation from the
+"""The per-case numeric comparison: betting bounds (evaluator/core/betting.py), the bound and the confirmation from the
 same bets. The scenarios are those measured before the change (docs/statistics.md, "Calibration")."""
 
 import math
@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from evaluator.betting import case_order, from_unit, log_capital, mean_bound, p_value_below, rules_out, to_unit
-from evaluator.noninferiority import CONFIRMED, INCONCLUSIVE, PASS, decide, paired_test
-from evaluator.stats import min_detectable_drop_mean, regularised_sd
+from evaluator.core.betting import case_order, from_unit, log_capital, mean_bound, p_value_below, rules_out, to_unit
+from evaluator.core.stats import min_detectable_drop_mean, regularised_sd
+from evaluator.stages.noninferiority import CONFIRMED, INCONCLUSIVE, PASS, decide, paired_test
 
 ALPHA, MARGIN = 0.05, 0.05
 

@@ -212,9 +212,9 @@ def test_end_to_end_regressed_model_blocks_with_the_failed_gate_explained(tmp_pa
 
 
 def test_outputs_do_not_depend_on_the_batch_size() -> None:
-    from evaluator.benchmark import limit_cases, load_benchmark
-    from evaluator.config import GenerationSettings
     from evaluator.generation.huggingface import HuggingFaceBackend
+    from evaluator.inputs.benchmark import limit_cases, load_benchmark
+    from evaluator.inputs.config import GenerationSettings
 
     cases = limit_cases(load_benchmark(BENCHMARK), 48, seed=3)
     one = HuggingFaceBackend(MODELS / "tiny-v2", GenerationSettings(batch_size=1), "cpu").generate(cases)
@@ -277,7 +277,7 @@ def test_validate_checks_a_model_without_loading_it(tmp_path: Path, capsys: pyte
 @pytest.mark.parametrize("cases", [69, 70])
 def test_an_unchanged_model_is_never_a_regression_and_the_size_that_passes_it_is_exact(
         tmp_path: Path, capsys: pytest.CaptureFixture, cases: int) -> None:
-    from evaluator.benchmark_power import cases_for_identical
+    from evaluator.stages.benchmark_power import cases_for_identical
 
     assert cases_for_identical(0.05, 0.05) == 70  # what validate and init announce, against a real run below
     rows = benchmark_rows(cases)

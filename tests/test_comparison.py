@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from evaluator.baseline import Baseline
-from evaluator.comparison import run_comparison
-from evaluator.config import RegressionConfig
-from evaluator.metrics import MetricValue
-from evaluator.noninferiority import CONFIRMED, INCONCLUSIVE, PASS
-from evaluator.scoring import CaseResult, aggregate_checks
+from evaluator.core.metrics import MetricValue
+from evaluator.inputs.baseline import Baseline
+from evaluator.inputs.config import RegressionConfig
+from evaluator.stages.comparison import run_comparison
+from evaluator.stages.noninferiority import CONFIRMED, INCONCLUSIVE, PASS
+from evaluator.stages.scoring import CaseResult, aggregate_checks
 from tests.helpers import scored
 
 RIGHT = '{"action":"get_task","task_id":1}'
@@ -166,7 +166,7 @@ def test_a_small_judge_sample_warns_that_it_cannot_detect_the_margin() -> None:
 
 
 def test_judge_sample_warning_before_the_run_uses_the_baselines_spread() -> None:
-    from evaluator.comparison import planned_judge_warnings
+    from evaluator.stages.comparison import planned_judge_warnings
 
     before = run_of([True] * 500)
     old = [replace(c, checks={**c.checks, "llm_judge_overall": 1.0 if i % 3 else 0.5}) for i, c in enumerate(before)]
@@ -177,7 +177,7 @@ def test_judge_sample_warning_before_the_run_uses_the_baselines_spread() -> None
 
 
 def test_pairing_is_by_case_so_a_limited_run_pairs_with_a_full_baseline() -> None:
-    from evaluator.benchmark import case_key
+    from evaluator.inputs.benchmark import case_key
 
     full = run_of([True] * 500)
     keyed = baseline_of(full, case_keys={c.id: case_key(c.input, c.expected) for c in full})
@@ -200,7 +200,7 @@ def test_every_comparison_entry_names_its_method() -> None:
 
 
 def test_a_changed_case_is_neither_paired_nor_counted_as_broken() -> None:
-    from evaluator.benchmark import case_key
+    from evaluator.inputs.benchmark import case_key
 
     before = run_of([True] * 100)
     keyed = baseline_of(before, case_keys={c.id: case_key(c.input, c.expected) for c in before})
@@ -213,8 +213,8 @@ def test_a_changed_case_is_neither_paired_nor_counted_as_broken() -> None:
 
 
 def test_a_baseline_measured_at_another_quantization_is_said_once() -> None:
-    from evaluator.comparison import environment_warnings
     from evaluator.pipeline import load_notes
+    from evaluator.stages.comparison import environment_warnings
 
     baseline = Baseline("b.json", {"accuracy": MetricValue("accuracy", 0.9, 10)}, {},
                         environment={"device": "cuda", "quantization": "none"})

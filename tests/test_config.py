@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.config import load_config, parse_config
-from evaluator.errors import TaskevalError
+from evaluator.core.errors import TaskevalError
+from evaluator.inputs.config import load_config, parse_config
 
 ORIGINAL_DESIGN = """
 llm_judge_sample_rate: 0.10      # judge 10% of outputs
@@ -108,7 +108,7 @@ def test_parse_config_rejects_a_non_mapping() -> None:
 
 
 def test_latency_runs_only_when_something_reads_it(tmp_path: Path) -> None:
-    from evaluator.config import latency_reader
+    from evaluator.inputs.config import latency_reader
 
     gate = ("quality_gates:\n  - {name: fast, metric: latency_p95_ms, threshold: 900, comparison: '<', "
             "gate_type: blocking}\n")

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from evaluator.cli import main
-from evaluator.config import parse_config
-from evaluator.early_stop import Looker, describe, look, seeded_order, watches
-from evaluator.names import Stage
+from evaluator.core.names import Stage
+from evaluator.inputs.config import parse_config
+from evaluator.stages.early_stop import Looker, describe, look, seeded_order, watches
 from tests.fake_openai import Reply, fake_openai
 from tests.helpers import ROOT, benchmark_rows, write_jsonl
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-import entrypoint
-from evaluator.cache_signing import CacheSigner, cache_signer
+import evaluator.action.main as entrypoint
 from evaluator.cli import main as cli
-from evaluator.errors import TaskevalError
-from evaluator.generation.base import Generation
+from evaluator.core.cache_signing import CacheSigner, cache_signer
+from evaluator.core.errors import TaskevalError
+from evaluator.core.records import Generation
+from evaluator.core.redaction import forget_secrets, redact, register_secret
 from evaluator.generation.cache import OutputCache
-from evaluator.redaction import forget_secrets, redact, register_secret
 from tests.fake_github import REPO, GitHubState, fake_github
 from tests.fake_openai import Reply, fake_openai
 from tests.helpers import ROOT, SIGNER, TINY_MODELS, benchmark_rows, write_jsonl
@@ -206,7 +206,7 @@ def test_a_failed_local_sink_publishes_nothing_and_says_error_everywhere(
 
 def test_update_baseline_on_the_command_line_is_written_after_the_reports(
         ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    import evaluator.files as files
+    import evaluator.core.files as files
 
     order: list[str] = []
     real = files.os.replace

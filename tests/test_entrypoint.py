@@ -233,7 +233,7 @@ def test_files_written_into_the_workspace_are_handed_to_its_owner(workspace: Pat
 
 def test_an_internal_failure_is_an_error_report_not_a_bare_traceback(workspace: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import entrypoint
+    import evaluator.action.main as entrypoint
     import evaluator.pipeline
 
     def broken(options: object) -> None:

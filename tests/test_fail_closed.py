@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-import entrypoint
+import evaluator.action.main as entrypoint
 from evaluator.cli import main
-from evaluator.redaction import forget_secrets
+from evaluator.core.redaction import forget_secrets
 from tests.helpers import EXAMPLES, SIGNER, TINY_MODELS, benchmark_rows, write_jsonl
 
 MODEL = TINY_MODELS / "tiny-v2"
@@ -295,7 +295,7 @@ def test_validate_rejects_what_run_rejects(setup: Setup, capsys: pytest.CaptureF
 # ---- faults during a run ------------------------------------------------------------------------------------------
 
 def disk_full_on_second_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    import evaluator.files as files
+    import evaluator.core.files as files
 
     real = files.os.fdopen
     calls = []
@@ -329,7 +329,7 @@ def test_a_disk_that_fills_between_report_files_leaves_no_report(setup: Setup, m
 
 
 def test_a_full_cache_disk_degrades_to_no_cache(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from evaluator.generation.base import Generation
+    from evaluator.core.records import Generation
     from evaluator.generation.cache import OutputCache
 
     cache = OutputCache(tmp_path / "cache", {"model": "m"}, SIGNER)
@@ -342,7 +342,7 @@ def test_a_full_cache_disk_degrades_to_no_cache(tmp_path: Path, capsys: pytest.C
 
 
 def test_a_torn_cache_line_costs_only_itself(tmp_path: Path) -> None:
-    from evaluator.generation.base import Generation
+    from evaluator.core.records import Generation
     from evaluator.generation.cache import OutputCache
 
     cache = OutputCache(tmp_path, {"model": "m"}, SIGNER)
@@ -463,8 +463,8 @@ def test_a_judge_that_echoes_the_key_never_puts_it_in_a_report(setup: Setup, cap
 
 
 def test_a_judge_reporting_impossible_usage_cannot_pass_the_budget(tmp_path: Path) -> None:
-    from evaluator.config import JudgeConfig
-    from evaluator.judge import run_judge
+    from evaluator.inputs.config import JudgeConfig
+    from evaluator.stages.judge import run_judge
     from tests.fake_openai import Reply, fake_openai
     from tests.test_judge import GOOD, shipped_results
 
@@ -479,8 +479,8 @@ def test_a_judge_reporting_impossible_usage_cannot_pass_the_budget(tmp_path: Pat
 def test_judge_verdicts_are_judged_again_when_the_gold_output_or_criteria_change(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from evaluator.config import JudgeConfig
-    from evaluator.judge import run_judge
+    from evaluator.inputs.config import JudgeConfig
+    from evaluator.stages.judge import run_judge
     from tests.fake_openai import Reply, fake_openai
     from tests.test_judge import GOOD, shipped_results
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.errors import TaskevalError
-from evaluator.files import check_writable_dir, dumps_strict, json_rows, strict_json, write_files_atomically
+from evaluator.core.errors import TaskevalError
+from evaluator.core.files import check_writable_dir, dumps_strict, json_rows, strict_json, write_files_atomically
 
 
 def test_strict_json_refuses_nan_and_infinity_both_ways() -> None:
@@ -54,7 +54,7 @@ def test_writable_checks_name_the_folder(tmp_path: Path) -> None:
 def test_reports_are_readable_like_any_build_artefact(tmp_path: Path) -> None:
     import os
 
-    from evaluator.files import write_files_atomically
+    from evaluator.core.files import write_files_atomically
 
     previous = os.umask(0o022)
     try:

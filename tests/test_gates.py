@@ -1,8 +1,8 @@
 import pytest
 
-from evaluator.config import GateConfig
-from evaluator.gates import BLOCK, DEPLOY, decide, evaluate_gate
-from evaluator.metrics import MetricValue
+from evaluator.core.metrics import MetricValue
+from evaluator.inputs.config import GateConfig
+from evaluator.stages.gates import BLOCK, DEPLOY, decide, evaluate_gate
 
 METRICS = {
     "accuracy": MetricValue("accuracy", 0.86, 500, 0.827, 0.889),
@@ -69,7 +69,7 @@ def test_failed_warning_does_not_block_and_failed_blocking_does() -> None:
 
 
 def test_a_missed_share_is_said_in_points_and_a_count_as_a_number() -> None:
-    from evaluator.gates import shortfall
+    from evaluator.stages.gates import shortfall
 
     measured = {"accuracy": MetricValue("accuracy", 0.776, 500)}
     assert "(off by 7.4 points)" in evaluate_gate(gate(threshold=0.85), measured, {}).explanation

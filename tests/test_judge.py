@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from evaluator.benchmark import load_benchmark
 from evaluator.cli import main
-from evaluator.config import JudgeConfig
-from evaluator.generation.base import Generation
-from evaluator.judge import judge_sample, run_judge
-from evaluator.judge_client import PROMPT_VERSION, parse_verdict
-from evaluator.scoring import CaseResult, score_case
+from evaluator.core.records import Generation
+from evaluator.inputs.benchmark import load_benchmark
+from evaluator.inputs.config import JudgeConfig
+from evaluator.stages.judge import judge_sample, run_judge
+from evaluator.stages.judge_client import PROMPT_VERSION, parse_verdict
+from evaluator.stages.scoring import CaseResult, score_case
 from tests.fake_openai import Reply, fake_openai
 from tests.helpers import BENCHMARK, ROOT, SIGNER, benchmark_rows, redteam_predictions, smollm2, write_jsonl
 
@@ -219,8 +219,8 @@ def test_judge_scores_reach_the_reports_and_pair_with_the_baseline(tmp_path: Pat
 
 
 def test_a_later_run_judges_the_baselines_cases_whatever_its_seed(tmp_path: Path) -> None:
-    from evaluator.baseline import Baseline
-    from evaluator.config import load_config
+    from evaluator.inputs.baseline import Baseline
+    from evaluator.inputs.config import load_config
     from evaluator.pipeline import planned_warnings
 
     results = shipped_results()
@@ -293,7 +293,7 @@ def test_a_local_judge_grades_in_process_with_no_api_and_no_cost(tmp_path: Path)
     config = tmp_path / "judge.yaml"
     config.write_text(f"judge: {{provider: huggingface, model: '{smollm2()}', min_samples: 3, sample_rate: 0.01, "
                       "max_output_tokens: 48}\n")
-    from evaluator.config import load_config
+    from evaluator.inputs.config import load_config
 
     settings = load_config(config).judge
     run = run_judge(shipped_results(wrong=20)[:60], settings, seed=0, cache_dir=tmp_path / "cache", signer=SIGNER)
@@ -305,8 +305,8 @@ def test_a_local_judge_grades_in_process_with_no_api_and_no_cost(tmp_path: Path)
 
 
 def test_a_local_judge_needs_a_model_on_this_machine(tmp_path: Path) -> None:
-    from evaluator.config import load_config
-    from evaluator.errors import TaskevalError
+    from evaluator.core.errors import TaskevalError
+    from evaluator.inputs.config import load_config
 
     config = tmp_path / "judge.yaml"
     config.write_text("judge: {provider: huggingface, model: gpt-4o-mini}\n")

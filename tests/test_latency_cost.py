@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.config import load_config
-from evaluator.errors import TaskevalError
-from evaluator.latency import percentile, run_latency
-from evaluator.scoring import token_metrics
+from evaluator.core.errors import TaskevalError
+from evaluator.inputs.config import load_config
+from evaluator.stages.latency import percentile, run_latency
+from evaluator.stages.scoring import token_metrics
 from tests.helpers import make_case, scored
 
 
@@ -30,7 +30,7 @@ class CountingBackend:
         self.batches: list[int] = []
 
     def generate(self, cases, on_batch=None):  # type: ignore[no-untyped-def]
-        from evaluator.generation.base import Generation
+        from evaluator.core.records import Generation
 
         self.batches.append(len(cases))
         return [Generation(output="{}", truncated=False, completion_tokens=10) for _ in cases]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator import judge_client
+from evaluator.stages import judge_client
 from evaluator.cli import main
 from tests.helpers import BENCHMARK, smollm2
 

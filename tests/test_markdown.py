@@ -1,12 +1,12 @@
 import re
 from pathlib import Path
 
-from evaluator.config import GateConfig
-from evaluator.gates import evaluate_gate
-from evaluator.markdown import MAX_CHARACTERS, render_markdown
-from evaluator.markdown_text import code, escape_cell
-from evaluator.results import RunResult
-from evaluator.scoring import aggregate_checks
+from evaluator.inputs.config import GateConfig
+from evaluator.report.markdown import MAX_CHARACTERS, render_markdown
+from evaluator.report.markdown_text import code, escape_cell
+from evaluator.stages.gates import evaluate_gate
+from evaluator.stages.results import RunResult
+from evaluator.stages.scoring import aggregate_checks
 from tests.helpers import scored
 
 EXPECTED = {"action": "create_task", "title": "buy milk"}
@@ -53,10 +53,10 @@ def test_report_leads_with_the_decision_and_explains_failed_and_unevaluated_gate
 def test_long_reports_are_trimmed_under_the_comment_limit() -> None:
     from dataclasses import replace
 
-    from evaluator.automated_metrics import AutomatedDetails
-    from evaluator.names import Stage, Status
-    from evaluator.results import StageResult
-    from evaluator.scoring import per_action
+    from evaluator.core.names import Stage, Status
+    from evaluator.stages.automated import AutomatedDetails
+    from evaluator.stages.results import StageResult
+    from evaluator.stages.scoring import per_action
 
     result = make_result(["x" * 150 + str(i) for i in range(2000)])
     cases = tuple(replace(c, expected_action=f"action_number_{i}") for i, c in enumerate(result.cases))
@@ -89,7 +89,7 @@ def test_failing_cases_show_the_field_that_differs_not_escaped_json() -> None:
 
 
 def test_field_differences() -> None:
-    from evaluator.case_diff import field_differences
+    from evaluator.report.case_diff import field_differences
 
     assert field_differences('{"action":"a","x":1}', '{"action":"a","x":"1"}') == 'x: 1 → "1"'
     assert field_differences('{"action":"a"}', '{"action":"a","y":true}') == "y: extra true"

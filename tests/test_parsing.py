@@ -1,4 +1,4 @@
-from evaluator.parsing import json_equal, parse_output, without_fields
+from evaluator.core.parsing import json_equal, parse_output, without_fields
 
 
 def test_plain_object_with_surrounding_whitespace() -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.automated_metrics import schema_validator
-from evaluator.benchmark import load_benchmark
-from evaluator.config import load_config
-from evaluator.errors import TaskevalError
+from evaluator.core.errors import TaskevalError
 from evaluator.generation.huggingface import HuggingFaceBackend
-from evaluator.scoring import score_case
+from evaluator.inputs.benchmark import load_benchmark
+from evaluator.inputs.config import load_config
+from evaluator.stages.automated import schema_validator
+from evaluator.stages.scoring import score_case
 from tests.helpers import BENCHMARK, EXAMPLES, ROOT
 
 MODELS = EXAMPLES / "models"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.action_io import append_summary, command, set_outputs
-from evaluator.files import write_atomically
-from evaluator.redaction import MASK, forget_secrets, redact, register_secret
+from evaluator.action.io import append_summary, command, set_outputs
+from evaluator.core.files import write_atomically
+from evaluator.core.redaction import MASK, forget_secrets, redact, register_secret
 
 
 @pytest.fixture(autouse=True)

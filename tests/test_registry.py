@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.errors import TaskevalError
-from evaluator.registry import Registry
+from evaluator.core.errors import TaskevalError
+from evaluator.core.registry import Registry
 from tests.helpers import EXAMPLES, ROOT
 
 
@@ -38,7 +38,7 @@ def test_validate_checks_backend_names_without_importing_the_backends() -> None:
 
 
 def test_unknown_backend_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
-    from evaluator.config import load_config
+    from evaluator.inputs.config import load_config
 
     path = tmp_path / "c.yaml"
     path.write_text("generation:\n  backend: hf\n")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.errors import TaskevalError
-from evaluator.safety import check_output, load_suite, safety_stage
+from evaluator.core.errors import TaskevalError
+from evaluator.stages.safety import check_output, load_suite, safety_stage
 from tests.helpers import REDTEAM, write_jsonl
 
 

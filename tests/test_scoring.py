@@ -2,7 +2,7 @@ import json
 
 import jsonschema
 
-from evaluator.scoring import INVALID, aggregate_checks, per_action, token_metrics
+from evaluator.stages.scoring import INVALID, aggregate_checks, per_action, token_metrics
 from tests.helpers import SCHEMA, scored
 
 EXPECTED = {"action": "create_task", "title": "buy milk", "due": "friday"}

@@ -1,6 +1,6 @@
 import pytest
 
-from evaluator.stats import wilson_interval, z_value
+from evaluator.core.stats import wilson_interval, z_value
 
 
 def test_wilson_reference_value() -> None:
@@ -26,7 +26,7 @@ from statistics import NormalDist  # noqa: E402
 
 from scipy.stats import binomtest  # noqa: E402
 
-from evaluator.stats import (  # noqa: E402
+from evaluator.core.stats import (  # noqa: E402
     PairedTable,
     holm_adjust,
     mcnemar_midp_worse,

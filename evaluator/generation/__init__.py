@@ -1,1 +1,2 @@
-"""Generation backends (registered by name) and their shared output type, cache and stopping rule."""
+"""Generation backends (registered by name), the output cache and the stopping rule; the records they share are in
+evaluator/core/records.py."""

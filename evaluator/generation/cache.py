@@ -3,7 +3,7 @@
 One JSONL file per (model, settings) key holds `{"input": sha256 of the case input, ...Generation, "mac": ...}`
 lines. Lines are appended after each batch, so an interrupted run keeps what it generated. The cache lives in the
 workspace, which a pull request controls, so it is input like any other: every row is signed
-(evaluator/cache_signing.py) and checked when read. A row that is torn, not UTF-8, of the wrong types or whose
+(evaluator/core/cache_signing.py) and checked when read. A row that is torn, not UTF-8, of the wrong types or whose
 signature fails is skipped and generated again; only that row is lost, and the run says how many there were.
 """
 
@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evaluator.benchmark import compact_json, sha256_hex
-from evaluator.cache_signing import CacheSigner
-from evaluator.generation.base import Generation
+from evaluator.core.cache_signing import CacheSigner
+from evaluator.core.records import Generation
+from evaluator.inputs.benchmark import compact_json, sha256_hex
 
 ROW_TYPES: dict[str, tuple[type, ...]] = {
     "output": (str,), "truncated": (bool,), "prompt_tokens": (int, type(None)),

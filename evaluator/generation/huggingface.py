@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluator.config import GenerationSettings
-from evaluator.errors import TaskevalError
-from evaluator.files import strict_json
-from evaluator.generation.base import BatchCallback, Generation, Request
+from evaluator.core.errors import TaskevalError
+from evaluator.core.files import strict_json
+from evaluator.core.records import BatchCallback, Generation, Request
 from evaluator.generation.model_folder import (
     adapter_base,
     check_model,
@@ -26,6 +25,7 @@ from evaluator.generation.model_folder import (
     remote_code_allowed,
 )
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
+from evaluator.inputs.config import GenerationSettings
 
 CPU_BATCH_SIZE = 64  # fastest on a tiny test model on 2 CPU cores (benchmarks/stage1.py; 32: 6.0 s, 64: 4.3 s)
 CUDA_FIRST_BATCH_SIZE = 256  # halved on out-of-memory until a batch fits

@@ -14,8 +14,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from evaluator.errors import TaskevalError
-from evaluator.files import strict_json
+from evaluator.core.errors import TaskevalError
+from evaluator.core.files import strict_json
 
 MODEL_SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
 MODEL_PICKLE = ("pytorch_model.bin", "pytorch_model.bin.index.json")

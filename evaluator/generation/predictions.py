@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluator.benchmark import sha256_hex
-from evaluator.errors import TaskevalError
-from evaluator.files import json_rows, read_text
-from evaluator.generation.base import BatchCallback, Generation, Request
+from evaluator.core.errors import TaskevalError
+from evaluator.core.files import json_rows, read_text
+from evaluator.core.records import BatchCallback, Generation, Request
+from evaluator.inputs.benchmark import sha256_hex
 
 
 def _first_few(ids: Sequence[str], limit: int = 5) -> str:

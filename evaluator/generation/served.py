@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from evaluator.config import GenerationSettings
-from evaluator.errors import TaskevalError
-from evaluator.generation.base import BatchCallback, Generation, Request
+from evaluator.core.errors import TaskevalError
+from evaluator.core.openai_calls import call_with_retries, describe, make_client
+from evaluator.core.records import BatchCallback, Generation, Request
 from evaluator.generation.stopping import cut_at_stop
-from evaluator.openai_calls import call_with_retries, describe, make_client
+from evaluator.inputs.config import GenerationSettings
 
 
 def _count(value: object) -> int | None:

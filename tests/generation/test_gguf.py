@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.config import GenerationSettings
-from evaluator.errors import TaskevalError
+from evaluator.core.errors import TaskevalError
 from evaluator.generation.huggingface import HuggingFaceBackend
+from evaluator.inputs.config import GenerationSettings
 from tests.helpers import make_case, smollm2
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.config import GenerationSettings
-from evaluator.errors import TaskevalError
+from evaluator.core.errors import TaskevalError
 from evaluator.generation.huggingface import HuggingFaceBackend, model_fingerprint
 from evaluator.generation.model_folder import check_model_dir
+from evaluator.inputs.config import GenerationSettings
 from tests.helpers import EXAMPLES, TINY_MODELS, make_case
 
 V2 = TINY_MODELS / "tiny-v2"

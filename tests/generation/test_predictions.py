@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.errors import TaskevalError
+from evaluator.core.errors import TaskevalError
 from evaluator.generation.predictions import PredictionsBackend
 from tests.helpers import make_case, write_jsonl
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from evaluator.benchmark import load_benchmark
 from evaluator.cli import main
-from evaluator.config import GenerationSettings
-from evaluator.errors import TaskevalError
+from evaluator.core.errors import TaskevalError
 from evaluator.generation.served import ServedModelBackend
+from evaluator.inputs.benchmark import load_benchmark
+from evaluator.inputs.config import GenerationSettings
 from tests.fake_openai import Reply, fake_openai
 from tests.helpers import BENCHMARK, ROOT, benchmark_rows
 
@@ -86,7 +86,7 @@ def test_a_served_model_run_end_to_end_with_the_cache(tmp_path: Path, monkeypatc
 def test_backend_openai_needs_a_base_url(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("judge: {provider: none}\ngeneration: {backend: openai}\n")
-    from evaluator.config import load_config
+    from evaluator.inputs.config import load_config
 
     with pytest.raises(TaskevalError, match="needs 'generation.base_url'"):
         load_config(path)

@@ -1,0 +1,130 @@
+"""Stage 1: generate (through the output cache) and score every benchmark case."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaluator.core.errors import TaskevalError
+from evaluator.core.files import read_text, strict_json
+from evaluator.core.names import Stage
+from evaluator.core.records import Backend, Generation, Request
+from evaluator.generation.cache import OutputCache
+from evaluator.inputs.benchmark import Case
+from evaluator.inputs.config import Config
+from evaluator.stages.early_stop import LOOK_EVERY, EarlyStop, Looker, in_looks
+from evaluator.stages.results import PASSED, Details, StageResult
+from evaluator.stages.scoring import (
+    CaseResult,
+    GroupStats,
+    aggregate_checks,
+    per_action,
+    per_tag,
+    score_cases,
+    token_metrics,
+)
+
+STAGE = Stage.AUTOMATED_METRICS
+
+
+@dataclass(frozen=True)
+class AutomatedDetails(Details):
+    """Stage 1's breakdowns."""
+
+    per_action: dict[str, GroupStats]
+    """Expected action → accuracy and what was produced instead."""
+    per_tag: dict[str, GroupStats]
+    """Tag → accuracy."""
+    cases: int
+    cached_outputs: int
+    """How many outputs came from the cache."""
+    backend: str
+    """What produced the outputs, in words."""
+    schema_valid_rate_absent: str | None = None
+    """Why schema_valid_rate is not computed (no schema configured)."""
+    stopping: EarlyStop | None = None
+    """With stop_early: how many cases were generated, and why it stopped there."""
+
+
+def schema_validator(schema_path: str | None, config_source: str) -> tuple[Any | None, str | None]:
+    """A JSON Schema validator for the configured schema, or (None, why) when none is configured. A configured
+    schema that is missing or invalid is an input error: the metric must not silently disappear."""
+    if schema_path is None:
+        return None, "metrics.schema is not set"
+    path = Path(schema_path)
+    text = read_text(path, "JSON Schema", f"metrics.schema in {config_source}")
+    import jsonschema
+
+    try:
+        schema = strict_json(text)
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+    except json.JSONDecodeError as error:
+        raise TaskevalError(f"{path}:{error.lineno}: the JSON Schema is not valid JSON ({error.msg})") from None
+    except ValueError as error:
+        raise TaskevalError(f"{path}: the JSON Schema is not valid JSON ({error})") from None
+    except jsonschema.SchemaError as error:
+        raise TaskevalError(f"{path}: not a valid JSON Schema: {error.message}") from None
+    return validator_class(schema), None
+
+
+def generate_outputs(
+    backend: Backend, cases: Sequence[Request], cache: OutputCache | None, progress: bool = True,
+    label: str = "generating",
+) -> list[Generation]:
+    """Outputs for every case: cached ones read back, the rest generated and appended to the cache batch by batch.
+    When outputs depend on the input alone (a backend with a cache key), a repeated input is generated once."""
+    from tqdm import tqdm
+
+    found = {case.id: cache.get(case.input) for case in cases} if cache else {}
+    missing = [case for case in cases if found.get(case.id) is None]
+    by_input = backend.cache_key() is not None
+    if by_input:
+        missing = list({case.input: case for case in reversed(missing)}.values())[::-1]
+    generated: dict[str, Generation] = {}
+    if missing:
+        # outputs read from a predictions file take no time worth a bar
+        with tqdm(total=len(missing), desc=label, unit="case", disable=not (progress and backend.runs_model),
+                  mininterval=1.0) as bar:
+
+            def on_batch(batch: list[tuple[Request, Generation]]) -> None:
+                if cache is not None:
+                    cache.put_many([(case.input, g) for case, g in batch])
+                bar.update(len(batch))
+
+            outputs = backend.generate(missing, on_batch=on_batch)
+        generated = {(case.input if by_input else case.id): g for case, g in zip(missing, outputs)}
+    return [found.get(case.id) or generated[case.input if by_input else case.id] for case in cases]
+
+
+def run_automated_metrics(
+    cases: Sequence[Case], backend: Backend, config: Config, validator: Any | None, no_schema: str | None,
+    cache: OutputCache | None, progress: bool = True, looker: Looker | None = None,
+) -> tuple[StageResult, list[CaseResult]]:
+    """Generate and score every case; with a `looker` (stop_early), in batches until the verdict is settled."""
+    started = time.perf_counter()
+    generations: list[Generation] = []
+    results: list[CaseResult] = []
+
+    def generate_and_score(batch: Sequence[Case]) -> None:
+        outputs = generate_outputs(backend, batch, cache, progress and looker is None)
+        generations.extend(outputs)
+        results.extend(score_cases(batch, outputs, config.metrics.ignore_fields, validator))
+
+    if looker is None:
+        generate_and_score(cases)
+    else:
+        batch = config.generation.batch_size
+        in_looks(cases, max(LOOK_EVERY, batch if isinstance(batch, int) else 0), generate_and_score,
+                 lambda count: looker.settled(results, {r.id: r.checks for r in results}))
+    metrics = aggregate_checks(results) | token_metrics(results, config.cost.price_per_million_tokens,
+                                                        config.cost.gpu_hour_usd)
+    details = AutomatedDetails(per_action(results), per_tag(results), len(results),
+                               sum(1 for g in generations if g.cached), backend.description, no_schema,
+                               looker.outcome(len(cases)) if looker is not None else None)
+    stage = StageResult(STAGE, PASSED, time.perf_counter() - started, metrics, details=details)
+    return stage, results

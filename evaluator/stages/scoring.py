@@ -1,0 +1,162 @@
+"""Stage 1 scoring: deterministic per-case checks, their aggregation into metrics, and the breakdowns.
+
+The per-case checks are defined with their metrics, in evaluator/core/metrics.py (the metric seam).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evaluator.core.metrics import CHECKS, METRICS, CheckInput, MetricValue
+from evaluator.core.parsing import ParsedOutput, parse_output
+from evaluator.core.records import Generation
+from evaluator.core.stats import wilson_interval
+from evaluator.inputs.benchmark import Case
+
+INVALID = "<invalid>"
+NO_ACTION = "<no action>"
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One case's outcome, as kept in the report."""
+
+    id: str
+    input: str
+    expected: str
+    output: str
+    expected_action: str
+    produced_action: str
+    """The output's action, `<invalid>` when it does not parse, `<no action>` when it has none."""
+    checks: dict[str, bool | float]
+    """Metric name → outcome for this case (a number for field_accuracy); checks that do not apply are absent."""
+    tags: tuple[str, ...] = ()
+    category: str | None = None
+    parse_error: str | None = None
+    latency_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "input": self.input, "expected": self.expected, "output": self.output,
+            "expected_action": self.expected_action, "produced_action": self.produced_action, "checks": self.checks,
+            "tags": list(self.tags), "category": self.category, "parse_error": self.parse_error,
+            "latency_ms": self.latency_ms, "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+
+
+def produced_action(parsed: ParsedOutput) -> str:
+    if parsed.value is None:
+        return INVALID
+    action = parsed.value.get("action")
+    return action if isinstance(action, str) else NO_ACTION
+
+
+def score_case(case: Case, generation: Generation, ignore_fields: tuple[str, ...], validator: Any | None) -> CaseResult:
+    parsed = parse_output(generation.output)
+    context = CheckInput(case, generation, parsed, ignore_fields, validator)
+    checks: dict[str, bool | float] = {}
+    for name in CHECKS:
+        outcome = CHECKS.get(name)(context)
+        if outcome is not None:
+            checks[name] = outcome
+    return CaseResult(
+        id=case.id, input=case.input, expected=case.expected_output, output=generation.output,
+        expected_action=case.expected_action, produced_action=produced_action(parsed), checks=checks,
+        tags=case.tags, category=case.category, parse_error=parsed.error, latency_ms=generation.latency_ms,
+        prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens,
+    )
+
+
+def aggregate_checks(results: Sequence[CaseResult]) -> dict[str, MetricValue]:
+    """Rates with Wilson intervals and means, from the per-case checks; a check no case has is absent."""
+    metrics: dict[str, MetricValue] = {}
+    for name in CHECKS:
+        values = [r.checks[name] for r in results if name in r.checks]
+        if not values:
+            continue
+        if METRICS.get(name).is_rate:
+            hits = sum(1 for v in values if v is True)
+            low, high = wilson_interval(hits, len(values))
+            metrics[name] = MetricValue(name, hits / len(values), len(values), low, high)
+        else:
+            metrics[name] = MetricValue(name, sum(float(v) for v in values) / len(values), len(values))
+    return metrics
+
+
+def token_metrics(
+    results: Sequence[CaseResult], price_per_million: float | None, gpu_hour_usd: float | None = None
+) -> dict[str, MetricValue]:
+    """tokens_per_request (when every case has token counts) and the cost of a request: at the configured price
+    per million tokens, or, for a self-hosted model, the GPU-hour price times the measured generation time per case
+    (batched, so it reflects throughput)."""
+    metrics: dict[str, MetricValue] = {}
+    totals = [r.prompt_tokens + r.completion_tokens for r in results
+              if r.prompt_tokens is not None and r.completion_tokens is not None]
+    if totals and len(totals) == len(results):
+        mean = sum(totals) / len(totals)
+        metrics["tokens_per_request"] = MetricValue("tokens_per_request", mean, len(totals))
+        if price_per_million is not None:
+            metrics["cost_per_request_usd"] = MetricValue("cost_per_request_usd", mean * price_per_million / 1e6,
+                                                          len(totals))
+    latencies = [r.latency_ms for r in results if r.latency_ms is not None]
+    if gpu_hour_usd is not None and latencies and len(latencies) == len(results):
+        seconds = sum(latencies) / 1000 / len(latencies)
+        metrics["cost_per_request_usd"] = MetricValue("cost_per_request_usd", gpu_hour_usd * seconds / 3600,
+                                                      len(latencies))
+    return metrics
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Accuracy of a group of cases (an expected action or a tag)."""
+
+    cases: int
+    correct: int
+    accuracy: float
+    produced: dict[str, int] = field(default_factory=dict)
+    """For an action: how often each action was produced (its row of the confusion matrix)."""
+
+    def to_json(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"cases": self.cases, "correct": self.correct, "accuracy": self.accuracy}
+        if self.produced:
+            row["produced"] = self.produced
+        return row
+
+
+def _group(results: Sequence[CaseResult], key: Callable[[CaseResult], Sequence[str]]) -> dict[str, list[CaseResult]]:
+    groups: dict[str, list[CaseResult]] = defaultdict(list)
+    for result in results:
+        for name in key(result):
+            groups[name].append(result)
+    return dict(sorted(groups.items()))
+
+
+def _stats(members: list[CaseResult], with_confusion: bool) -> GroupStats:
+    correct = sum(1 for r in members if r.checks.get("accuracy") is True)
+    produced = dict(Counter(r.produced_action for r in members).most_common()) if with_confusion else {}
+    return GroupStats(len(members), correct, correct / len(members), produced)
+
+
+def per_action(results: Sequence[CaseResult]) -> dict[str, GroupStats]:
+    return {a: _stats(m, True) for a, m in _group(results, lambda r: [r.expected_action]).items()}
+
+
+def per_tag(results: Sequence[CaseResult]) -> dict[str, GroupStats]:
+    return {t: _stats(m, False) for t, m in _group(results, lambda r: list(r.tags)).items()}
+
+
+def score_cases(
+    cases: Sequence[Case], generations: Sequence[Generation], ignore_fields: Sequence[str], validator: Any | None
+) -> list[CaseResult]:
+    return [score_case(c, g, tuple(ignore_fields), validator) for c, g in zip(cases, generations)]
+
+
+def failing_by_action(results: Sequence[CaseResult], metric: str) -> Mapping[str, int]:
+    """How many cases of each expected action fail a per-case check, most first."""
+    counts = Counter(r.expected_action for r in results if r.checks.get(metric) is False)
+    return dict(counts.most_common())
