@@ -148,8 +148,8 @@ def accepted_regression(reason: str | None) -> AcceptedRegression | None:
 def command_run(args: argparse.Namespace) -> int:
     """Check the outputs can be written, run, then write reports (and the baseline, on DEPLOY) all or none."""
     from evaluator.core.files import check_writable_dir, check_writable_file
-    from evaluator.inputs.baseline import baseline_refusal, baseline_text
     from evaluator.pipeline import RunOptions, run
+    from evaluator.report.baseline_file import baseline_refusal, baseline_text
     from evaluator.report.writer import write_reports
 
     if args.quiet:

@@ -13,21 +13,15 @@ from typing import Any
 from evaluator.core.cache_signing import cache_signer
 from evaluator.core.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
 from evaluator.core.errors import TaskevalError
+from evaluator.core.hashing import compact_json, sha256_hex
 from evaluator.core.metrics import METRICS, MetricValue
 from evaluator.core.names import GateType, Stage
-from evaluator.core.records import Backend
+from evaluator.core.records import Backend, Case
 from evaluator.core.redaction import stand_in_notes
 from evaluator.generation.cache import OutputCache
 from evaluator.generation.predictions import PredictionsBackend
 from evaluator.inputs.baseline import Baseline, load_baseline
-from evaluator.inputs.benchmark import (
-    Case,
-    benchmark_fingerprint,
-    compact_json,
-    limit_cases,
-    load_benchmark,
-    sha256_hex,
-)
+from evaluator.inputs.benchmark import benchmark_fingerprint, limit_cases, load_benchmark
 from evaluator.inputs.config import Config, GateConfig, RegressionConfig, latency_reader, load_config
 from evaluator.inputs.plugins import BACKENDS
 from evaluator.stages.automated import AutomatedDetails, generate_outputs, run_automated_metrics, schema_validator

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.core.cache_signing import CacheSigner
-from evaluator.core.records import Generation
-from evaluator.inputs.benchmark import Case, compact_json
+from evaluator.core.hashing import compact_json
+from evaluator.core.records import Case, Generation
 from evaluator.stages.scoring import CaseResult, score_case
 
 ROOT = Path(__file__).resolve().parent.parent

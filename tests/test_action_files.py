@@ -1,5 +1,6 @@
 """The Action's static files, checked without Docker: action.yml against GitHub's schema, the Dockerfile with
-hadolint, the workflows against GitHub's workflow schema, and the inputs matching what the Action (evaluator/action/) reads."""
+hadolint, the workflows against GitHub's workflow schema, and the inputs matching
+what the Action (evaluator/action/) reads."""
 
 from __future__ import annotations
 

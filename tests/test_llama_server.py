@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.stages import judge_client
 from evaluator.cli import main
+from evaluator.stages import judge_client
 from tests.helpers import BENCHMARK, smollm2
 
 SERVED_NAME = "smollm2-135m-instruct"

@@ -240,8 +240,8 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
     """Run taskeval and write its reports (with the new baseline when one is due, all or none); returns the outcome,
     the run's result (None for an ERROR) and the new baseline's path. An input error becomes an ERROR report."""
     from evaluator.core.files import check_writable_dir
-    from evaluator.inputs.baseline import baseline_refusal, baseline_text
     from evaluator.pipeline import RunOptions, run
+    from evaluator.report.baseline_file import baseline_refusal, baseline_text
     from evaluator.report.writer import write_error_reports, write_reports
     from evaluator.stages.results import AcceptedRegression
 

@@ -13,9 +13,8 @@ from typing import Any, Literal
 from evaluator.core.errors import TaskevalError, did_you_mean
 from evaluator.core.names import Stage
 from evaluator.core.parsing import ParsedOutput, json_equal, without_fields
-from evaluator.core.records import Generation
+from evaluator.core.records import Case, Generation
 from evaluator.core.registry import Registry
-from evaluator.inputs.benchmark import Case
 
 Direction = Literal["higher", "lower"]
 

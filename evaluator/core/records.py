@@ -1,10 +1,31 @@
-"""What every generation backend returns, and the registry backends are found in."""
+"""The records every layer shares: a benchmark case, what a backend needs of a case, what it returns, and the
+Backend protocol every generation backend follows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case."""
+
+    id: str
+    """Unique id (given, or the first 16 hex digits of the SHA-256 of the input)."""
+    input: str
+    """The natural-language request."""
+    expected_output: str
+    """The expected output as a string (an object is stored as its compact JSON)."""
+    expected: Any
+    """The expected output parsed as JSON."""
+    expected_action: str
+    """The expected `action` (given, or taken from the expected output)."""
+    tags: tuple[str, ...] = ()
+    """Free-form tags for the per-tag breakdown."""
+    category: str | None = None
+    """An optional category."""
 
 
 class Request(Protocol):

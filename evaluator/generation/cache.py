@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.core.cache_signing import CacheSigner
+from evaluator.core.hashing import compact_json, sha256_hex
 from evaluator.core.records import Generation
-from evaluator.inputs.benchmark import compact_json, sha256_hex
 
 ROW_TYPES: dict[str, tuple[type, ...]] = {
     "output": (str,), "truncated": (bool,), "prompt_tokens": (int, type(None)),

@@ -9,8 +9,8 @@ from typing import Any
 
 from evaluator.core.errors import TaskevalError
 from evaluator.core.files import json_rows, read_text
+from evaluator.core.hashing import sha256_hex
 from evaluator.core.records import BatchCallback, Generation, Request
-from evaluator.inputs.benchmark import sha256_hex
 
 
 def _first_few(ids: Sequence[str], limit: int = 5) -> str:

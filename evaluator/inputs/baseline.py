@@ -1,4 +1,5 @@
-"""The baseline file: the production model's results, read for stage 3 and written after a DEPLOY.
+"""The baseline file: the production model's results, read for stage 3 (evaluator/report/baseline_file.py writes
+it after a DEPLOY).
 
 Two shapes are read: the versioned file taskeval writes (per-case outcomes, so the comparison is paired), and the
 original design's flat file of aggregate rates (`{"accuracy": 0.87, "json_valid_rate": 0.97, "n": 500}`), which is
@@ -10,16 +11,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from evaluator.core.errors import TaskevalError, did_you_mean
-from evaluator.core.files import dumps_strict, read_text, strict_json
+from evaluator.core.files import read_text, strict_json
 from evaluator.core.metrics import CHECKS, JUDGE_PREFIX, METRICS, MetricValue, judge_metric
-from evaluator.core.names import Decision, Stage
-from evaluator.inputs.benchmark import case_key
-from evaluator.stages.results import RunResult
 
 BASELINE_VERSION = 1
 REQUIRED_KEYS = ("baseline_version", "metrics", "cases", "fingerprint", "environment")
@@ -209,65 +206,3 @@ def _unsafe_ids(data: dict[str, Any], source: str) -> tuple[str, ...] | None:
 def _optional_text(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     return value if isinstance(value, str) else None
-
-
-def baseline_json(result: RunResult) -> dict[str, Any]:
-    fingerprint = result.fingerprint
-    return {
-        "baseline_version": BASELINE_VERSION,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "commit": fingerprint.get("source", {}).get("commit"),
-        "metrics": {name: metric.to_json() for name, metric in result.metrics.items()
-                    if not name.endswith("_vs_baseline")},
-        "cases": [{"id": case.id, "key": case_key(case.input, case.expected), "checks": case.checks,
-                   "output": case.output} for case in result.cases],
-        "judge_scores": result.judge_scores,
-        **({"accepted_regression": {"by": result.accepted_regression.by, "reason": result.accepted_regression.reason}}
-           if result.accepted_regression else {}),
-        **_judge_json(result),
-        **_safety_json(result),
-        "fingerprint": {
-            "benchmark": fingerprint["benchmark"]["sha256"],
-            "schema": fingerprint.get("schema"),
-            "prompt": fingerprint.get("prompt"),
-            "config": fingerprint["config"]["sha256"],
-            "model": fingerprint["model"].get("sha256"),
-        },
-        "environment": fingerprint.get("environment", {}),
-    }
-
-
-def _judge_json(result: RunResult) -> dict[str, Any]:
-    """The judge's seed and sampled case ids, so a later run grades the same cases."""
-    from evaluator.stages.judge import JudgeDetails
-
-    judge = result.details(JudgeDetails)
-    if judge is None:
-        return {}
-    return {"judge": {"seed": judge.seed, "sampled_ids": list(judge.sampled_ids), "model": judge.model}}
-
-
-def _safety_json(result: RunResult) -> dict[str, Any]:
-    """The red-team cases whose output was unsafe, so a later run can tell new unsafe outputs from old ones."""
-    from evaluator.stages.safety import SafetyDetails
-
-    safety = result.details(SafetyDetails)
-    return {} if safety is None else {"safety": {"unsafe_ids": [u.id for u in safety.unsafe_cases],
-                                                 "cases": safety.cases}}
-
-
-def baseline_refusal(result: RunResult) -> str | None:
-    """Why this run may not become the baseline, or None: only a DEPLOY does, and only over the whole benchmark
-    (a run that stopped early saw part of it, and every later comparison would pair on that part alone)."""
-    if result.decision != Decision.DEPLOY:
-        return f"{result.decision}: only a DEPLOY run updates the baseline"
-    stopped = next((stop for stop in result.stopping if stop.stopped and stop.stage == Stage.AUTOMATED_METRICS), None)
-    if stopped is not None:
-        return (f"the run stopped early after {stopped.cases_used} of {stopped.cases_total} cases, and a baseline "
-                "covers the whole benchmark: write it from a run without stop_early")
-    return None
-
-
-def baseline_text(result: RunResult) -> str:
-    return dumps_strict(baseline_json(result), indent=1) + "\n"
-

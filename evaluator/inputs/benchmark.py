@@ -5,41 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evaluator.core.errors import TaskevalError
 from evaluator.core.files import json_rows, read_text, strict_json
-
-
-def compact_json(value: Any) -> str:
-    """The compact JSON string an object is compared as (README, "The benchmark")."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Case:
-    """One benchmark case."""
-
-    id: str
-    """Unique id (given, or the first 16 hex digits of the SHA-256 of the input)."""
-    input: str
-    """The natural-language request."""
-    expected_output: str
-    """The expected output as a string (an object is stored as its compact JSON)."""
-    expected: Any
-    """The expected output parsed as JSON."""
-    expected_action: str
-    """The expected `action` (given, or taken from the expected output)."""
-    tags: tuple[str, ...] = ()
-    """Free-form tags for the per-tag breakdown."""
-    category: str | None = None
-    """An optional category."""
+from evaluator.core.hashing import compact_json, sha256_hex
+from evaluator.core.records import Case
 
 
 def _parse_case(row: Any, where: str) -> Case:

@@ -12,9 +12,8 @@ from typing import Any
 from evaluator.core.errors import TaskevalError
 from evaluator.core.files import read_text, strict_json
 from evaluator.core.names import Stage
-from evaluator.core.records import Backend, Generation, Request
+from evaluator.core.records import Backend, Case, Generation, Request
 from evaluator.generation.cache import OutputCache
-from evaluator.inputs.benchmark import Case
 from evaluator.inputs.config import Config
 from evaluator.stages.early_stop import LOOK_EVERY, EarlyStop, Looker, in_looks
 from evaluator.stages.results import PASSED, Details, StageResult

@@ -26,12 +26,12 @@ from tqdm import tqdm
 from evaluator.core.cache_signing import CacheSigner
 from evaluator.core.errors import TaskevalError
 from evaluator.core.files import strict_json, write_atomically
+from evaluator.core.hashing import sha256_hex
 from evaluator.core.metrics import MetricValue, judge_metric
 from evaluator.core.names import Stage
 from evaluator.core.openai_calls import describe
 from evaluator.core.redaction import redact
 from evaluator.core.stats import paired_bootstrap_interval
-from evaluator.inputs.benchmark import sha256_hex
 from evaluator.inputs.config import JudgeConfig
 from evaluator.inputs.plugins import JUDGE_PROVIDERS, LOCAL_JUDGES
 from evaluator.stages.early_stop import LOOK_EVERY, EarlyStop, Looker, in_looks

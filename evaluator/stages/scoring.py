@@ -12,9 +12,8 @@ from typing import Any
 
 from evaluator.core.metrics import CHECKS, METRICS, CheckInput, MetricValue
 from evaluator.core.parsing import ParsedOutput, parse_output
-from evaluator.core.records import Generation
+from evaluator.core.records import Case, Generation
 from evaluator.core.stats import wilson_interval
-from evaluator.inputs.benchmark import Case
 
 INVALID = "<invalid>"
 NO_ACTION = "<no action>"
