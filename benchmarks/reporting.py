@@ -24,7 +24,7 @@ from evaluator.report.writer import write_reports
 from evaluator.stages.automated import AutomatedDetails
 from evaluator.stages.comparison import ComparisonDetails, run_comparison
 from evaluator.stages.gates import decide, evaluate_gates
-from evaluator.stages.results import PASSED, RunResult, StageResult
+from evaluator.stages.results import PASSED, BenchmarkPrint, Fingerprint, RunResult, StageResult
 from evaluator.stages.scoring import CaseResult, aggregate_checks, per_action, per_tag
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +58,9 @@ def main() -> None:
     now = synthetic_run(args.cases, 0.10, seed=2)
     baseline = Baseline("synthetic", aggregate_checks(before), {c.id: c.checks for c in before},
                         {"benchmark": "synthetic"}, {})
-    fingerprint = {"benchmark": {"sha256": "synthetic", "cases": args.cases}, "config": {"path": "x", "sha256": "c"},
-                   "model": {"path": "synthetic"}, "environment": {}}
+    fingerprint = Fingerprint(model={"path": "synthetic"}, benchmark=BenchmarkPrint(sha256="synthetic",
+                                                                                   cases=args.cases),
+                              config_path="x", config_sha256="c")
     started = time.perf_counter()
     metrics = aggregate_checks(now)
     automated = StageResult(Stage.AUTOMATED_METRICS, PASSED, 0.0, metrics,
@@ -68,7 +69,7 @@ def main() -> None:
     aggregation, table = aggregate([automated, comparison])
     gates = evaluate_gates(config.quality_gates + regression_gates(config.regression), table, {})
     result = RunResult(decide(gates), (automated, comparison, aggregation), table, tuple(gates), tuple(now),
-                       fingerprint, config.to_json())
+                       fingerprint, config)
     with tempfile.TemporaryDirectory() as folder:
         json_path, markdown_path = write_reports(result, Path(folder))
         sizes = json_path.stat().st_size, markdown_path.stat().st_size

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evaluator import __version__
+from evaluator.core.environment import interrupts_end_the_run
 from evaluator.core.errors import TaskevalError
 from evaluator.core.names import GateType, Status
 from evaluator.core.redaction import redact, register_environment
@@ -77,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
     init.add_argument("--sample", action="store_true", help="also write benchmarks/sample.jsonl, a 27-case benchmark "
                                                             "of the example Task API, so `taskeval run` works at once")
-    commands.add_parser("schema", help="print the configuration's JSON Schema")
+    schema = commands.add_parser("schema", help="print the configuration's JSON Schema (or report.json's, "
+                                                "baseline.json's)")
+    which = schema.add_mutually_exclusive_group()
+    which.add_argument("--report", action="store_true", help="report.json's schema, as shipped in the package")
+    which.add_argument("--baseline", action="store_true", help="baseline.json's schema, as shipped in the package")
     return parser
 
 
@@ -101,7 +105,7 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
     from evaluator.stages.gates import COMPARISONS, format_value
 
     colour = colour_wanted(sys.stdout)
-    planned = result.fingerprint["benchmark"]["cases"]
+    planned = result.fingerprint.benchmark.cases
     cases = f"{len(result.cases)} of {planned}" if len(result.cases) < planned else str(planned)
     lines = [f"\ntaskeval: {paint(result.decision, colour)}  ({cases} cases, {result.duration_seconds:.1f} s)"]
     for gate in result.gates:
@@ -147,10 +151,7 @@ def accepted_regression(reason: str | None) -> AcceptedRegression | None:
 
 def command_run(args: argparse.Namespace) -> int:
     """Check the outputs can be written, run, then write reports (and the baseline, on DEPLOY) all or none."""
-    from evaluator.core.files import check_writable_dir, check_writable_file
-    from evaluator.pipeline import RunOptions, run
-    from evaluator.report.baseline_file import baseline_refusal, baseline_text
-    from evaluator.report.writer import write_reports
+    from evaluator.pipeline import RunOptions, run_and_write
 
     if args.quiet:
         from evaluator.core.environment import quiet_libraries
@@ -160,26 +161,20 @@ def command_run(args: argparse.Namespace) -> int:
         from evaluator.generation.model_folder import TRUST_REMOTE_CODE_ENV
 
         os.environ[TRUST_REMOTE_CODE_ENV] = "1"
-    check_writable_dir(args.output_dir, "output folder (--output-dir)")
-    if args.update_baseline is not None:
-        check_writable_file(args.update_baseline, "baseline file (--update-baseline)")
     options = RunOptions(
         benchmark=args.benchmark, model=args.model, config=args.config, predictions=args.predictions,
         baseline=args.baseline, limit=args.limit, seed=args.seed, device=args.device, use_cache=not args.no_cache,
         progress=not args.quiet, accept_regression=accepted_regression(args.accept_regression),
         stop_early=args.stop_early,
     )
-    result = run(options)
-    refusal = baseline_refusal(result)
-    new_baseline = args.update_baseline is not None and refusal is None
-    extra = {args.update_baseline: baseline_text(result)} if new_baseline else {}
-    json_path, markdown_path = write_reports(result, args.output_dir, extra)
-    print_summary(result, json_path, markdown_path)
-    if new_baseline:
-        print(f"baseline written: {args.update_baseline}")
+    written = run_and_write(options, args.output_dir, "output folder (--output-dir)", args.update_baseline,
+                            "baseline file (--update-baseline)")
+    print_summary(written.result, written.json_path, written.markdown_path)
+    if written.baseline is not None:
+        print(f"baseline written: {written.baseline}")
     elif args.update_baseline is not None:
-        print(f"baseline not written to {args.update_baseline}: {refusal}")
-    return EXIT_DEPLOY if result.decision == DEPLOY else EXIT_BLOCK
+        print(f"baseline not written to {args.update_baseline}: {written.baseline_refusal}")
+    return EXIT_DEPLOY if written.result.decision == DEPLOY else EXIT_BLOCK
 
 
 def command_validate(args: argparse.Namespace) -> int:
@@ -241,7 +236,12 @@ def command_init(args: argparse.Namespace) -> int:
 def command_schema(args: argparse.Namespace) -> int:
     from evaluator.init_project import schema_text
 
-    print(schema_text(), end="")
+    if args.report or args.baseline:
+        from evaluator.report.schemas import BASELINE_SCHEMA, REPORT_SCHEMA
+
+        print((REPORT_SCHEMA if args.report else BASELINE_SCHEMA).read_text(encoding="utf-8"), end="")
+    else:
+        print(schema_text(), end="")
     return EXIT_DEPLOY
 
 
@@ -257,17 +257,13 @@ def _clear_stale_reports(args: argparse.Namespace) -> None:
         clear_reports(args.output_dir)
 
 
-def _interrupted(signal_number: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = COMMANDS[args.command]
     register_environment(os.environ)  # every KEY, TOKEN, SECRET or PASSWORD variable is redacted from every output
-    signal.signal(signal.SIGTERM, _interrupted)  # a CI time-out ends the run like Ctrl-C: cached outputs kept
     try:
-        return handler(args)
+        with interrupts_end_the_run():  # a CI time-out ends the run like Ctrl-C: cached outputs kept
+            return handler(args)
     except TaskevalError as error:
         print(f"taskeval: error: {redact(str(error))}", file=sys.stderr)
         _clear_stale_reports(args)

@@ -13,6 +13,7 @@ from typing import Any
 from evaluator.core.cache_signing import cache_signer
 from evaluator.core.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
 from evaluator.core.errors import TaskevalError
+from evaluator.core.files import check_writable_dir, check_writable_file
 from evaluator.core.hashing import compact_json, sha256_hex
 from evaluator.core.metrics import METRICS, MetricValue
 from evaluator.core.names import GateType, Stage
@@ -24,13 +25,25 @@ from evaluator.inputs.baseline import Baseline, load_baseline
 from evaluator.inputs.benchmark import benchmark_fingerprint, limit_cases, load_benchmark
 from evaluator.inputs.config import Config, GateConfig, RegressionConfig, latency_reader, load_config
 from evaluator.inputs.plugins import BACKENDS
+from evaluator.report.baseline_file import baseline_refusal, baseline_text
+from evaluator.report.writer import write_reports
 from evaluator.stages.automated import AutomatedDetails, generate_outputs, run_automated_metrics, schema_validator
 from evaluator.stages.comparison import ComparisonDetails, planned_judge_warnings, run_comparison
 from evaluator.stages.early_stop import lookers, seeded_order
 from evaluator.stages.gates import DEPLOY, GateResult, decide, evaluate_gates
 from evaluator.stages.judge import JudgeDetails, run_judge, sample_size
 from evaluator.stages.latency import run_latency
-from evaluator.stages.results import FAILED, PASSED, AcceptedRegression, EarlyStop, RunResult, StageResult, skipped
+from evaluator.stages.results import (
+    FAILED,
+    PASSED,
+    AcceptedRegression,
+    BenchmarkPrint,
+    EarlyStop,
+    Fingerprint,
+    RunResult,
+    StageResult,
+    skipped,
+)
 from evaluator.stages.safety import RedTeamCase, load_suite, safety_stage
 from evaluator.stages.scoring import CaseResult
 
@@ -151,26 +164,23 @@ def regression_gates(settings: RegressionConfig, accepted: AcceptedRegression | 
 
 
 def run_fingerprint(options: RunOptions, config: Config, cases: list[Case], total: int, backend: Backend,
-                    seed: int) -> dict[str, Any]:
+                    seed: int) -> Fingerprint:
     """What was evaluated, how, and on what (the baseline keeps the same digests to spot differences)."""
     model = backend.fingerprint()
     libraries = library_versions()
     schema = Path(config.metrics.schema) if config.metrics.schema else None
     prompt = {"template": config.generation.prompt_template, "system": config.generation.system_prompt}
-    return {
-        "model": model,
-        "benchmark": {"path": str(options.benchmark), "sha256": benchmark_fingerprint(cases), "cases": len(cases),
-                      "total_cases": total},
-        "config": {"path": config.source, "sha256": config.digest},
-        "schema": sha256_hex(schema.read_text(encoding="utf-8")) if schema and schema.exists() else None,
-        "prompt": sha256_hex(compact_json(prompt)),
-        "environment": {**{k: model[k] for k in ("device", "gpu", "cuda", "dtype", "quantization", "quant_type",
-                                                 "compute_dtype", "bitsandbytes", "batch_size") if k in model},
-                        **{k: libraries[k] for k in ("python", "torch", "transformers") if k in libraries}},
-        "libraries": libraries,
-        "seed": seed,
-        "source": {"commit": options.commit or current_commit(), "run_url": workflow_run_url()},
-    }
+    return Fingerprint(
+        model=model,
+        benchmark=BenchmarkPrint(str(options.benchmark), benchmark_fingerprint(cases), len(cases), total),
+        config_path=config.source, config_sha256=config.digest,
+        schema=sha256_hex(schema.read_text(encoding="utf-8")) if schema and schema.exists() else None,
+        prompt=sha256_hex(compact_json(prompt)),
+        environment={**{k: model[k] for k in ("device", "gpu", "cuda", "dtype", "quantization", "quant_type",
+                                              "compute_dtype", "bitsandbytes", "batch_size") if k in model},
+                     **{k: libraries[k] for k in ("python", "torch", "transformers") if k in libraries}},
+        libraries=libraries, seed=seed, commit=options.commit or current_commit(), run_url=workflow_run_url(),
+    )
 
 
 def planned_warnings(config: Config, baseline: Baseline | None, cases: list[Case], seed: int) -> list[str]:
@@ -308,10 +318,40 @@ def run(options: RunOptions) -> RunResult:
     stages += [aggregation, gate_stage]
     return RunResult(
         decision=decide(gates), stages=tuple(stages), metrics=table, gates=tuple(gates),
-        cases=tuple(measured.cases), fingerprint=fingerprint, config=config.to_json(),
-        warnings=run_warnings((*planned, *load_notes(fingerprint["model"]), *measured.notes), stages,
+        cases=tuple(measured.cases), fingerprint=fingerprint, config=config,
+        warnings=run_warnings((*planned, *load_notes(fingerprint.model), *measured.notes), stages,
                               gates), started_at=started_at,
         duration_seconds=time.perf_counter() - started, cost=run_cost(config, stages, table),
         judge_scores=measured.judge_scores, accepted_regression=options.accept_regression,
         stopping=measured.stopping,
     )
+
+
+@dataclass(frozen=True)
+class Written:
+    """A run and what it wrote."""
+
+    result: RunResult
+    json_path: Path
+    markdown_path: Path
+    baseline: Path | None
+    """The new baseline, when one was asked for and is due."""
+    baseline_refusal: str | None
+    """Why a baseline that was asked for was not written (None when it was, or when none was asked for)."""
+
+
+def run_and_write(options: RunOptions, output_dir: Path, output_label: str, baseline_to: Path | None = None,
+                  baseline_label: str = "baseline file") -> Written:
+    """The one sequence the CLI and the Action share: check that the outputs can be written, run, then write the
+    reports and, when asked for and due (a DEPLOY over the whole benchmark), the new baseline — all or none, with
+    report.json renamed into place last. A DEPLOY whose baseline is refused says why in its warnings."""
+    check_writable_dir(output_dir, output_label)
+    if baseline_to is not None:
+        check_writable_file(baseline_to, baseline_label)
+    result = run(options)
+    refusal = baseline_refusal(result) if baseline_to is not None else None
+    if refusal is not None and result.decision == DEPLOY:
+        result = replace(result, warnings=(*result.warnings, f"baseline not written: {refusal}"))
+    extra = {baseline_to: baseline_text(result)} if baseline_to is not None and refusal is None else {}
+    json_path, markdown_path = write_reports(result, output_dir, extra)
+    return Written(result, json_path, markdown_path, baseline_to if extra else None, refusal)

@@ -82,3 +82,23 @@ def test_workflows_pin_third_party_actions_and_keep_expressions_out_of_scripts(w
         if uses and not uses.startswith(("org/taskeval-action@", "./")):
             assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), f"{workflow.name}: {uses} is not pinned"
         assert "${{" not in step.get("run", ""), f"{workflow.name}: an expression inside run: {step['run'][:60]}"
+
+
+def test_every_input_default_is_the_one_the_action_applies() -> None:
+    """action.yml's defaults (what a workflow gets) and what the Action applies when the input is empty or absent
+    (a local run, an older runner) agree value for value."""
+    from evaluator.action.main import Inputs
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    required = {name for name, spec in action["inputs"].items() if spec.get("required")}
+    applied = Inputs.from_env({"GITHUB_TOKEN": "the-runner-token", "INPUT_PREDICTIONS": "p.jsonl",
+                               **{f"INPUT_{name.upper()}": "given" for name in required}})
+    for name, spec in ((n, s) for n, s in action["inputs"].items() if n not in required and n != "predictions"):
+        value = getattr(applied, name.replace("-", "_"))
+        default = spec.get("default", "")
+        if default == "${{ github.token }}":  # the expression GitHub fills in: the Action falls back to the same
+            assert value == "the-runner-token", name
+        elif isinstance(value, bool):
+            assert value is (str(default).lower() == "true"), name
+        else:
+            assert value == str(default), name

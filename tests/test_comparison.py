@@ -13,13 +13,14 @@ from evaluator.inputs.baseline import Baseline
 from evaluator.inputs.config import RegressionConfig
 from evaluator.stages.comparison import run_comparison
 from evaluator.stages.noninferiority import CONFIRMED, INCONCLUSIVE, PASS
+from evaluator.stages.results import BenchmarkPrint, Fingerprint
 from evaluator.stages.scoring import CaseResult, aggregate_checks
 from tests.helpers import scored
 
 RIGHT = '{"action":"get_task","task_id":1}'
 EXPECTED = {"action": "get_task", "task_id": 1}
-FINGERPRINT = {"benchmark": {"sha256": "bench"}, "config": {"sha256": "cfg"}, "schema": "s", "prompt": "p",
-               "environment": {"device": "cpu", "torch": "2.13.0"}}
+FINGERPRINT = Fingerprint(benchmark=BenchmarkPrint(sha256="bench"), config_sha256="cfg", schema="s", prompt="p",
+                          environment={"device": "cpu", "torch": "2.13.0"})
 
 
 def run_of(correct: list[bool]) -> list[CaseResult]:
@@ -218,7 +219,7 @@ def test_a_baseline_measured_at_another_quantization_is_said_once() -> None:
 
     baseline = Baseline("b.json", {"accuracy": MetricValue("accuracy", 0.9, 10)}, {},
                         environment={"device": "cuda", "quantization": "none"})
-    fingerprint = {"environment": {"device": "cuda", "quantization": "4bit", "quant_type": "nf4"}}
+    fingerprint = Fingerprint(environment={"device": "cuda", "quantization": "4bit", "quant_type": "nf4"})
     (warning,) = environment_warnings(baseline, fingerprint)
     assert "measured with quantization 'none' and this run with '4bit'" in warning
     assert environment_warnings(replace(baseline, environment={}), fingerprint) == []  # unknown: nothing to say

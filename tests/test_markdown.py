@@ -1,11 +1,11 @@
 import re
 from pathlib import Path
 
-from evaluator.inputs.config import GateConfig
+from evaluator.inputs.config import Config, GateConfig
 from evaluator.report.markdown import MAX_CHARACTERS, render_markdown
 from evaluator.report.markdown_text import code, escape_cell
 from evaluator.stages.gates import evaluate_gate
-from evaluator.stages.results import RunResult
+from evaluator.stages.results import BenchmarkPrint, Fingerprint, RunResult
 from evaluator.stages.scoring import aggregate_checks
 from tests.helpers import scored
 
@@ -34,7 +34,8 @@ def make_result(outputs: list[str]) -> RunResult:
              evaluate_gate(GateConfig(name="safety", metric="harmful_rate", threshold=0.05, comparison="<"), metrics,
                            {"harmful_rate": "no safety.suite configured"}))
     return RunResult(decision="BLOCK", stages=(), metrics=metrics, gates=gates, cases=cases,
-                     fingerprint={"model": {"path": "models/m"}, "benchmark": {"cases": len(cases)}}, config={})
+                     fingerprint=Fingerprint(model={"path": "models/m"}, benchmark=BenchmarkPrint(cases=len(cases))),
+                     config=Config())
 
 
 def test_report_leads_with_the_decision_and_explains_failed_and_unevaluated_gates() -> None:
@@ -74,10 +75,10 @@ def test_failing_cases_show_the_field_that_differs_not_escaped_json() -> None:
     metrics = aggregate_checks(cases)
     gate = evaluate_gate(GateConfig(name="accuracy", metric="accuracy", threshold=0.85, comparison=">="), metrics, {})
     result = RunResult(decision="BLOCK", stages=(), metrics=metrics, gates=(gate,), cases=cases,
-                       fingerprint={"model": {"path": "/home/runner/work/repo/models/m"},
-                                    "benchmark": {"cases": 2}, "source": {"commit": "abcdef1234567",
-                                                                          "run_url": "https://github.com/o/r/actions/runs/1"}},
-                       config={})
+                       fingerprint=Fingerprint(model={"path": "/home/runner/work/repo/models/m"},
+                                               benchmark=BenchmarkPrint(cases=2), commit="abcdef1234567",
+                                               run_url="https://github.com/o/r/actions/runs/1"),
+                       config=Config())
     text = render_markdown(result, Path("/home/runner/work/repo/taskeval-report/report.json"))
     assert '`task_id: 3069 → 306; due: missing (expected "friday")`' in text  # as code, never backslash-escaped
     assert "not a JSON object" in text

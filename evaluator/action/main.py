@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sys
 import traceback
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evaluator.action.io import GuardedStdout, append_summary, command, get_input, hand_to_owner, mask, set_outputs
+from evaluator.core.environment import interrupts_end_the_run
 from evaluator.core.errors import TaskevalError
 from evaluator.core.names import Decision
 from evaluator.core.redaction import redact, register_environment, register_secrets
+
+if TYPE_CHECKING:
+    from evaluator.stages.gates import GateResult
 
 FAIL_ON = ("blocking", "warning", "never")
 Warn = Callable[[Exception, str], None]
@@ -105,7 +108,7 @@ class Outcome:
     warnings: int = 0
     summary: str = ""
     baseline_updated: bool = False
-    failed_gates: tuple[dict[str, Any], ...] = ()
+    failed_gates: tuple[GateResult, ...] = ()
 
 
 def exit_code(outcome: Outcome, fail_on: str) -> int:
@@ -136,12 +139,12 @@ def relative(path: Path, workspace: Path) -> str:
         return str(path)
 
 
-def outcome_from_gates(decision: str, gates: list[dict[str, Any]], error: str | None, json_path: Path,
+def outcome_from_gates(decision: str, gates: Sequence[GateResult], error: str | None, json_path: Path,
                        markdown_path: Path, body: str) -> Outcome:
     """The job's outcome: the decision, its gates counted, and the one-line summary."""
-    failed = tuple(g for g in gates if g.get("passed") is not True)
-    warnings = sum(1 for g in failed if g.get("gate_type") == "warning")
-    blocking = sum(1 for g in failed if g.get("gate_type") == "blocking")
+    failed = tuple(g for g in gates if g.passed is not True)
+    warnings = sum(1 for g in failed if not g.is_blocking)
+    blocking = sum(1 for g in failed if g.is_blocking)
     if decision == ERROR:
         summary = f"taskeval: ERROR — {error or 'see the report'}"
     else:
@@ -204,8 +207,8 @@ def read_published(output_dir: Path, github: Any, context: Any, inputs: Inputs) 
     run = context.event.get("workflow_run")
     body = published_markdown(report, str(run.get("html_url")) if isinstance(run, dict) and run.get("html_url")
                               else None)
-    gates = [gate.to_json() for gate in report.gates]
-    return outcome_from_gates(report.decision, gates, report.error, json_path, markdown_path, body), pr_number, head
+    return (outcome_from_gates(report.decision, report.gates, report.error, json_path, markdown_path, body),
+            pr_number, head)
 
 
 def _baseline(inputs: Inputs, github: Any, output_dir: Path) -> Path | None:
@@ -240,15 +243,15 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
     """Run taskeval and write its reports (with the new baseline when one is due, all or none); returns the outcome,
     the run's result (None for an ERROR) and the new baseline's path. An input error becomes an ERROR report."""
     from evaluator.core.files import check_writable_dir
-    from evaluator.pipeline import RunOptions, run
-    from evaluator.report.baseline_file import baseline_refusal, baseline_text
-    from evaluator.report.writer import write_error_reports, write_reports
+    from evaluator.pipeline import RunOptions, run_and_write
+    from evaluator.report.writer import write_error_reports
     from evaluator.stages.results import AcceptedRegression
 
     check_writable_dir(output_dir, "output folder (input 'output-dir')")
+    wanted = github is not None and should_update_baseline(inputs, context)
     try:
         baseline = _baseline(inputs, github, output_dir)
-        result = run(RunOptions(
+        written = run_and_write(RunOptions(
             benchmark=Path(inputs.benchmark), model=Path(inputs.model) if inputs.model else None,
             config=Path(inputs.config) if inputs.config else None,
             predictions=Path(inputs.predictions) if inputs.predictions else None, baseline=baseline,
@@ -257,7 +260,8 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
             accept_regression=AcceptedRegression(os.environ.get("GITHUB_ACTOR", "the workflow"),
                                                  inputs.accept_regression) if inputs.accept_regression else None,
             stop_early=inputs.stop_early,
-        ))
+        ), output_dir, "output folder (input 'output-dir')", output_dir / inputs.baseline_asset if wanted else None,
+            "the new baseline (input 'baseline-asset')")
     except TaskevalError as error:
         command("error", str(error))
         return error_outcome(error.message, write_error_reports(error.message, error.hint, output_dir)), None, None
@@ -268,17 +272,10 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
         paths = write_error_reports(message, "this is a taskeval bug; report it with the traceback in the job log",
                                     output_dir)
         return error_outcome(message, paths), None, None
-    new_baseline = output_dir / inputs.baseline_asset
-    wanted, refusal = github is not None and should_update_baseline(inputs, context), baseline_refusal(result)
-    update = wanted and refusal is None
-    if wanted and refusal is not None and result.decision == DEPLOY:  # a DEPLOY that stopped early: said everywhere
-        result = replace(result, warnings=(*result.warnings, f"baseline not updated: {refusal}"))
-    json_path, markdown_path = write_reports(result, output_dir, {new_baseline: baseline_text(result)} if update
-                                             else {})
-    gates = [gate.to_json() for gate in result.gates]
-    outcome = outcome_from_gates(result.decision, gates, None, json_path, markdown_path,
-                                 markdown_path.read_text(encoding="utf-8"))
-    return outcome, result, (new_baseline if update else None)
+    outcome = outcome_from_gates(written.result.decision, written.result.gates, None, written.json_path,
+                                 written.markdown_path,
+                                 written.markdown_path.read_text(encoding="utf-8"))
+    return outcome, written.result, written.baseline
 
 
 def should_update_baseline(inputs: Inputs, context: Any) -> bool:
@@ -299,22 +296,18 @@ def config_gate_lines(config_path: str) -> dict[str, int]:
 
 def gate_annotations(outcome: Outcome, config_path: str, lines: Mapping[str, int]) -> list[dict[str, Any]]:
     """One annotation per failed gate, on the gate's own line of the config (line 1 when it is a default gate)."""
-    level = {"blocking": "failure", "warning": "warning"}
-    return [{"path": config_path or ".github", "start_line": lines.get(str(g.get("name")), 1),
-             "end_line": lines.get(str(g.get("name")), 1),
-             "annotation_level": level.get(str(g.get("gate_type")), "warning"),
-             "title": f"gate {g.get('name')}", "message": redact(str(g.get("explanation", "")))[:1000]}
-            for g in outcome.failed_gates]
+    return [{"path": config_path or ".github", "start_line": lines.get(g.name, 1), "end_line": lines.get(g.name, 1),
+             "annotation_level": "failure" if g.is_blocking else "warning", "title": f"gate {g.name}",
+             "message": redact(g.explanation)[:1000]} for g in outcome.failed_gates]
 
 
 def report_failed_gates(outcome: Outcome, config_path: str, lines: Mapping[str, int]) -> None:
     """One `::error::` per failed blocking gate in the job log, on the gate's line of the config."""
     for gate in outcome.failed_gates:
-        if gate.get("gate_type") != "blocking":
+        if not gate.is_blocking:
             continue
-        name = str(gate.get("name"))
-        place = {"file": config_path, "line": lines[name]} if name in lines else {}
-        command("error", f"gate {name}: {gate.get('explanation', '')}", place)
+        place = {"file": config_path, "line": lines[gate.name]} if gate.name in lines else {}
+        command("error", f"gate {gate.name}: {gate.explanation}", place)
 
 
 def post(inputs: Inputs, github: Any, outcome: Outcome, pr_number: int | None, head: str, warn: Warn,
@@ -431,7 +424,7 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path, stdout: 
         print("::endgroup::", flush=True)
         report_failed_gates(outcome, inputs.config, lines)
         pr_number, head = context.pr_number, context.head_sha
-        cache_dir = Path(result.config["generation"]["cache_dir"]) if result is not None else cache_dir
+        cache_dir = Path(result.config.generation.cache_dir) if result is not None else cache_dir
     write_local(env, inputs, outcome, workspace, stdout)
     if new_baseline is not None and github is not None:
         try:
@@ -471,29 +464,23 @@ def validate_inputs(env: Mapping[str, str], inputs: Inputs) -> int:
     return EXIT_PASS
 
 
-def _interrupted(signal_number: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(env: Mapping[str, str] | None = None) -> int:
     """The Action: inputs checked, secrets masked and redacted, then the mode; any failure (an interrupt too: the
     container's PID 1 gets SIGTERM when the job is cancelled) is an ERROR job."""
     env = dict(os.environ if env is None else env)
     register_environment(env)
     register_secrets([get_input(env, "github-token", env.get("GITHUB_TOKEN", "")), get_input(env, "openai-api-key")])
-    previous = {number: signal.signal(number, _interrupted) for number in (signal.SIGTERM, signal.SIGINT)}
     stdout = GuardedStdout(sys.stdout)
     sys.stdout = stdout
     output_dir: Path | None = None
     try:
-        inputs = Inputs.from_env(env)
-        mask(inputs.github_token)
-        mask(inputs.openai_api_key)
-        output_dir = Path(inputs.output_dir)
-        return run_modes(env, inputs, output_dir, stdout)
+        with interrupts_end_the_run():
+            inputs = Inputs.from_env(env)
+            mask(inputs.github_token)
+            mask(inputs.openai_api_key)
+            output_dir = Path(inputs.output_dir)
+            return run_modes(env, inputs, output_dir, stdout)
     except (Exception, KeyboardInterrupt) as error:  # whatever failed, the job reports ERROR everywhere and fails
         return fail_with_error(env, error, output_dir)
     finally:
         sys.stdout = stdout.stream
-        for number, handler in previous.items():
-            signal.signal(number, handler)

@@ -1,7 +1,8 @@
 """`mode: publish` reads a report that another, untrusted run wrote (a fork's artifact): nothing in it is taken on
 trust (docs/security.md, "Publish mode").
 
-The decision is derived again from the report's gates by the same rule as a run's (`gates.decide`); a report with
+The report is read through report.json's shipped JSON Schema and the types it was written from (GateResult,
+Fingerprint). The decision is derived again from its gates by the same rule as a run's (`gates.decide`); a report with
 no blocking gate, or whose decision does not follow from its gates, is refused. What is posted is Markdown rebuilt
 here from report.json, every outside string escaped, never the artifact's report.md.
 """
@@ -16,10 +17,13 @@ from typing import Any
 
 from evaluator.core.errors import TaskevalError
 from evaluator.core.gate_comparisons import COMPARISONS
-from evaluator.core.names import Decision, GateType
+from evaluator.core.names import Decision
 from evaluator.report.markdown import gate_table
 from evaluator.report.markdown_text import code, escape_cell
+from evaluator.report.schemas import REPORT_SCHEMA, shipped, validation_errors
+from evaluator.report.writer import REPORT_VERSION
 from evaluator.stages.gates import GateResult, decide
+from evaluator.stages.results import Fingerprint
 
 FIX = "publish the report.json that `mode: evaluate` wrote for this pull request's head commit, unmodified"
 
@@ -42,55 +46,37 @@ class PublishedReport:
     """How many benchmark cases the report says it evaluated."""
 
 
-def _gate(raw: Any, where: str) -> GateResult:
-    if not isinstance(raw, dict):
-        raise TaskevalError(f"{where}: not a gate object", FIX)
-    types: dict[str, tuple[type, ...]] = {
-        "name": (str,), "metric": (str,), "comparison": (str,), "threshold": (int, float), "gate_type": (str,),
-        "require": (str,), "actual": (int, float, type(None)), "ci_low": (int, float, type(None)),
-        "ci_high": (int, float, type(None)), "margin": (int, float, type(None)), "passed": (bool, type(None)),
-        "explanation": (str,), "description": (str,)}
-    values: dict[str, Any] = {}
-    for field in dataclasses.fields(GateResult):
-        value = raw.get(field.name, "" if field.name == "description" else None)
-        allowed = types[field.name]
-        wrong_bool = isinstance(value, bool) and bool not in allowed
-        if wrong_bool or not isinstance(value, allowed) or (isinstance(value, float) and not math.isfinite(value)):
-            raise TaskevalError(f"{where}.{field.name}: {type(value).__name__} is not allowed here", FIX)
-        values[field.name] = value
-    if values["gate_type"] not in (GateType.BLOCKING, GateType.WARNING) or values["comparison"] not in COMPARISONS:
-        raise TaskevalError(f"{where}: unknown gate_type or comparison", FIX)
-    return GateResult(**values)
+def _gate(raw: dict[str, Any], where: str) -> GateResult:
+    """A gate of a report that conforms to the schema, as the type it was written from."""
+    gate = GateResult(**{field.name: raw.get(field.name, "") for field in dataclasses.fields(GateResult)})
+    if gate.comparison not in COMPARISONS or not all(math.isfinite(v) for v in (gate.threshold, gate.actual,
+                                                                                 gate.ci_low, gate.ci_high,
+                                                                                 gate.margin) if v is not None):
+        raise TaskevalError(f"{where}: unknown comparison or a number that is not finite", FIX)
+    return gate
 
 
 def check_report(report: Any, source: Path) -> PublishedReport:
-    """The report's decision derived again from its gates; anything that does not add up is a TaskevalError."""
+    """The report read through report.json's schema and its types, its decision derived again from its gates;
+    anything that does not add up is a TaskevalError."""
     if not isinstance(report, dict) or report.get("decision") not in tuple(d.value for d in Decision):
         raise TaskevalError(f"{source}: not a taskeval report (no valid 'decision')", FIX)
-    raw_gates = report.get("gates")
-    if not isinstance(raw_gates, list):
-        raise TaskevalError(f"{source}: 'gates' is not a list", FIX)
-    gates = tuple(_gate(raw, f"{source}: gates[{index}]") for index, raw in enumerate(raw_gates))
-    source_info = (report.get("fingerprint") or {}).get("source") if isinstance(report.get("fingerprint"), dict) \
-        else None
-    commit = source_info.get("commit") if isinstance(source_info, dict) else None
-    raw_warnings = report.get("warnings")
-    warnings = raw_warnings if isinstance(raw_warnings, list) else []
-    benchmark = (report.get("fingerprint") or {}).get("benchmark") if isinstance(report.get("fingerprint"), dict) \
-        else None
-    cases = benchmark.get("cases") if isinstance(benchmark, dict) else None
+    problems = validation_errors(report, shipped(REPORT_SCHEMA))
+    if problems:
+        raise TaskevalError(f"{source}: not a report.json of version {REPORT_VERSION}: {'; '.join(problems)}", FIX)
+    gates = tuple(_gate(raw, f"{source}: gates[{index}]") for index, raw in enumerate(report["gates"]))
+    fingerprint = Fingerprint.from_json(report["fingerprint"]) if "fingerprint" in report else None
+    commit = fingerprint.commit if fingerprint else None
     if report["decision"] == Decision.ERROR:
-        error = report.get("error")
-        message = error.get("message") if isinstance(error, dict) else None
-        return PublishedReport(Decision.ERROR, gates, commit if isinstance(commit, str) else None,
-                               str(message or "see the evaluation run's log"), (), None)
+        return PublishedReport(Decision.ERROR, gates, commit, str(report["error"]["message"] or
+                                                                  "see the evaluation run's log"), (), None)
     if not any(g.is_blocking for g in gates):
         raise TaskevalError(f"{source}: the report has no blocking gate, so its decision rests on nothing", FIX)
     derived = decide(list(gates))
     if derived != report["decision"]:
         raise TaskevalError(f"{source}: the report says {report['decision']} but its gates say {derived}", FIX)
-    return PublishedReport(derived, gates, commit if isinstance(commit, str) else None, None,
-                           tuple(str(w) for w in warnings), cases if isinstance(cases, int) else None)
+    return PublishedReport(derived, gates, commit, None, tuple(report["warnings"]),
+                           fingerprint.benchmark.cases if fingerprint else None)
 
 
 def published_markdown(report: PublishedReport, run_url: str | None) -> str:

@@ -1,10 +1,13 @@
-"""The run's fingerprint: what was evaluated, on what, with which library versions."""
+"""The run's environment: what it ran on, with which library versions, and how an interrupt ends it."""
 
 from __future__ import annotations
 
 import os
 import platform
+import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 
 from evaluator import __version__
@@ -46,3 +49,20 @@ def workflow_run_url() -> str | None:
     """The GitHub Actions run this is part of, when it is one."""
     parts = [os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
     return f"{parts[0]}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
+
+
+def _interrupted(signal_number: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupts_end_the_run() -> Iterator[None]:
+    """The one interrupt policy of the CLI and the Action: SIGTERM (a CI time-out, a cancelled job: the container's
+    PID 1 gets it) ends the run as Ctrl-C does, with a KeyboardInterrupt that each turns into an ERROR and no verdict;
+    outputs generated so far stay in the cache. The previous handlers come back on exit."""
+    previous = {number: signal.signal(number, _interrupted) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

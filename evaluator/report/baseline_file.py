@@ -18,7 +18,7 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
     return {
         "baseline_version": BASELINE_VERSION,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "commit": fingerprint.get("source", {}).get("commit"),
+        "commit": fingerprint.commit,
         "metrics": {name: metric.to_json() for name, metric in result.metrics.items()
                     if not name.endswith("_vs_baseline")},
         "cases": [{"id": case.id, "key": case_key(case.input, case.expected), "checks": case.checks,
@@ -29,13 +29,13 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
         **_judge_json(result),
         **_safety_json(result),
         "fingerprint": {
-            "benchmark": fingerprint["benchmark"]["sha256"],
-            "schema": fingerprint.get("schema"),
-            "prompt": fingerprint.get("prompt"),
-            "config": fingerprint["config"]["sha256"],
-            "model": fingerprint["model"].get("sha256"),
+            "benchmark": fingerprint.benchmark.sha256,
+            "schema": fingerprint.schema,
+            "prompt": fingerprint.prompt,
+            "config": fingerprint.config_sha256,
+            "model": fingerprint.model.get("sha256"),
         },
-        "environment": fingerprint.get("environment", {}),
+        "environment": fingerprint.environment,
     }
 
 

@@ -6,7 +6,6 @@ links or @-mentions into the comment.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from evaluator.core.metrics import MetricValue
 from evaluator.core.names import Stage
 from evaluator.report.cases import comparison_statistics, failing_cases, per_action
 from evaluator.report.markdown_text import code, escape_cell, signed_points
+from evaluator.stages.automated import AutomatedDetails
 from evaluator.stages.comparison import ComparisonDetails
 from evaluator.stages.gates import COMPARISONS, DEPLOY, GateResult, format_value, shortfall
 from evaluator.stages.judge import JudgeDetails
@@ -22,7 +22,6 @@ from evaluator.stages.latency import LatencyDetails
 from evaluator.stages.noninferiority import CONFIRMED, PASS
 from evaluator.stages.results import ERRORED, SKIPPED, RunResult
 from evaluator.stages.safety import SafetyDetails
-from evaluator.stages.scoring import CaseResult, failing_by_action
 
 REGRESSION_COUNTS = ("regression_failures", "confirmed_regressions")
 
@@ -90,20 +89,15 @@ def gate_table(gates: Sequence[GateResult], comparison: ComparisonDetails | None
     return lines
 
 
-def _drivers(gate: GateResult, cases: tuple[CaseResult, ...]) -> str:
-    """Which actions and tags the failing cases of a per-case metric come from."""
-    by_action = failing_by_action(cases, gate.metric)
-    if not by_action:
+def _drivers(gate: GateResult, automated: AutomatedDetails | None) -> str:
+    """Which actions and tags the failing cases of a per-case metric come from (stage 1 computed them)."""
+    drivers = automated.failure_drivers.get(gate.metric) if automated else None
+    if drivers is None:
         return ""
-    total = sum(by_action.values())
-    top = ", ".join(f"{code(a)} ({n})" for a, n in list(by_action.items())[:3])
-    tags = Counter(t for c in cases if c.checks.get(gate.metric) is False for t in c.tags
-                   if t != c.expected_action)
-    tag_text = ", ".join(f"{code(t, 40)} ({n})" for t, n in tags.most_common(3))
-    confused = Counter((c.expected_action, c.produced_action) for c in cases
-                       if c.checks.get(gate.metric) is False and c.produced_action != c.expected_action)
-    confusion = ", ".join(f"{code(e)} → {code(p, 30)} ({n})" for (e, p), n in confused.most_common(3))
-    text = f" {total} failing cases; most from {top}"
+    top = ", ".join(f"{code(a)} ({n})" for a, n in list(drivers.by_action.items())[:3])
+    tag_text = ", ".join(f"{code(t, 40)} ({n})" for t, n in drivers.tags.items())
+    confusion = ", ".join(f"{code(e)} → {code(p, 30)} ({n})" for e, p, n in drivers.confusions)
+    text = f" {drivers.failing} failing cases; most from {top}"
     text += f"; tags {tag_text}" if tag_text else ""
     text += f"; confusions {confusion}" if confusion else ""
     return text + "."
@@ -144,7 +138,7 @@ def _what_to_look_at(result: RunResult) -> list[str]:
                            "failing cases")
         text = f"- **{escape_cell(gate.name)}** ({kind}): {explanation}."
         if gate.passed is False:
-            text += _drivers(gate, result.cases)
+            text += _drivers(gate, result.details(AutomatedDetails))
             hint = WHAT_TO_CHECK.get(gate.metric)
             text += f" Check: {hint}." if hint else ""
             analysed[gate.metric] = gate.name
@@ -289,7 +283,7 @@ def _in_words(result: RunResult) -> str:
 
 
 def _headline(result: RunResult) -> list[str]:
-    model = code(display_path(result.fingerprint.get("model", {}).get("path", "the model")), 120)
+    model = code(display_path(result.fingerprint.model.get("path", "the model")), 120)
     if result.decision == DEPLOY:
         title = f"## ✅ taskeval: DEPLOY — {model} passes its gates"
     else:
@@ -299,15 +293,15 @@ def _headline(result: RunResult) -> list[str]:
     warnings = sum(1 for g in result.gates if g.warns)
     status = f"**{failed} blocking gate{'s' if failed != 1 else ''} failed**" if failed else (
         f"**all {len(blocking)} blocking gates passed**")
-    planned = result.fingerprint.get("benchmark", {}).get("cases", len(result.cases))
+    planned = result.fingerprint.benchmark.cases or len(result.cases)
     parts = [status, f"{warnings} warning{'s' if warnings != 1 else ''}",
              f"{len(result.cases)} of {planned} cases" if len(result.cases) < planned else f"{planned} cases",
              f"run {_duration(result.duration_seconds)}"]
-    source = result.fingerprint.get("source", {})
-    if source.get("commit"):
-        parts.append(f"commit {code(str(source['commit'])[:7], 12)}")
-    if source.get("run_url"):
-        parts.append(f"[workflow run]({source['run_url']})")
+    commit, run_url = result.fingerprint.commit, result.fingerprint.run_url
+    if commit:
+        parts.append(f"commit {code(commit[:7], 12)}")
+    if run_url:
+        parts.append(f"[workflow run]({run_url})")
     accepted = result.accepted_regression
     note = [f"**Regression accepted on purpose** by {escape_cell(accepted.by, 80)}: {escape_cell(accepted.reason, 300)}"
             " (the comparison only warns in this run; the next baseline records it).", ""] if accepted else []
@@ -337,12 +331,12 @@ def _run_figures(result: RunResult) -> str:
 
 def _footer(result: RunResult, json_path: Path) -> list[str]:
     figures = _run_figures(result)
-    model = result.fingerprint.get("model", {})
+    model = result.fingerprint.model
     runtime = ", ".join(str(model[k]) for k in ("device", "dtype") if k in model) or str(model.get("backend", ""))
     if model.get("quantization", "none") != "none":  # how the weights were loaded: the numbers depend on it
         runtime += (f", {model['quantization']} {model.get('quant_type', '')} (bitsandbytes "
                     f"{model.get('bitsandbytes', '?')})")
-    config = result.fingerprint.get("config", {}).get("path", "")
+    config = result.fingerprint.config_path
     return [*([figures, ""] if figures else []),
             f"<sub>taskeval {__version__} · report: {code(json_path.name, 60)} · config "
             f"{code(display_path(config), 120)} · {runtime}</sub>", ""]

@@ -31,8 +31,8 @@ def report_json(result: RunResult) -> dict[str, Any]:
         **_comparison(result),
         "cases": [{**case.to_json(), **({"judge": result.judge_scores[case.id]} if case.id in result.judge_scores
                                         else {})} for case in result.cases],
-        "fingerprint": result.fingerprint,
-        "config": result.config,
+        "fingerprint": result.fingerprint.to_json(),
+        "config": result.config.to_json(),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,10 @@ from evaluator.stages.early_stop import LOOK_EVERY, EarlyStop, Looker, in_looks
 from evaluator.stages.results import PASSED, Details, StageResult
 from evaluator.stages.scoring import (
     CaseResult,
+    FailureDrivers,
     GroupStats,
     aggregate_checks,
+    failure_drivers,
     per_action,
     per_tag,
     score_cases,
@@ -47,6 +49,8 @@ class AutomatedDetails(Details):
     """Why schema_valid_rate is not computed (no schema configured)."""
     stopping: EarlyStop | None = None
     """With stop_early: how many cases were generated, and why it stopped there."""
+    failure_drivers: dict[str, FailureDrivers] = field(default_factory=dict)
+    """Per pass/fail check that some case fails: where its failing cases come from."""
 
 
 def schema_validator(schema_path: str | None, config_source: str) -> tuple[Any | None, str | None]:
@@ -124,6 +128,6 @@ def run_automated_metrics(
                                                         config.cost.gpu_hour_usd)
     details = AutomatedDetails(per_action(results), per_tag(results), len(results),
                                sum(1 for g in generations if g.cached), backend.description, no_schema,
-                               looker.outcome(len(cases)) if looker is not None else None)
+                               looker.outcome(len(cases)) if looker is not None else None, failure_drivers(results))
     stage = StageResult(STAGE, PASSED, time.perf_counter() - started, metrics, details=details)
     return stage, results

@@ -27,7 +27,7 @@ from evaluator.stages.noninferiority import (
     points,
     unpaired_rate,
 )
-from evaluator.stages.results import ERRORED, FAILED, PASSED, Details, StageResult
+from evaluator.stages.results import ERRORED, FAILED, PASSED, Details, Fingerprint, StageResult
 from evaluator.stages.scoring import CaseResult
 
 STAGE = Stage.REGRESSION_COMPARISON
@@ -134,10 +134,10 @@ def _test_metric(metric: str, current_values: Mapping[str, Mapping[str, Any]], m
     return unpaired_rate(metric, metrics[metric], old, alpha), None
 
 
-def environment_warnings(baseline: Baseline, fingerprint: Mapping[str, Any]) -> list[str]:
+def environment_warnings(baseline: Baseline, fingerprint: Fingerprint) -> list[str]:
     """A warning for each fingerprint or environment difference that keeps the pairing but may shift results."""
     warnings = []
-    current = fingerprint.get("environment", {})
+    current = fingerprint.environment
     for key in ENVIRONMENT_KEYS:
         if key in baseline.environment and baseline.environment.get(key) != current.get(key):
             warnings.append(f"environment differs from the baseline's: {key} {baseline.environment.get(key)!r} → "
@@ -147,8 +147,7 @@ def environment_warnings(baseline: Baseline, fingerprint: Mapping[str, Any]) -> 
         warnings.append(f"production's baseline was measured with quantization '{was}' and this run with "
                         f"'{now_loaded}': quantized weights change outputs, so part of any difference may be the "
                         "quantization alone; compare at the same quantization to judge the model")
-    now = {"schema": fingerprint.get("schema"), "prompt": fingerprint.get("prompt"),
-           "config": fingerprint.get("config", {}).get("sha256")}
+    now = {"schema": fingerprint.schema, "prompt": fingerprint.prompt, "config": fingerprint.config_sha256}
     for key, value in now.items():
         if key in baseline.fingerprint and baseline.fingerprint[key] != value:
             warnings.append(f"the {key} differs from the baseline's; results may shift for that reason alone")
@@ -185,13 +184,13 @@ def _flipped(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str],
 
 def run_comparison(
     cases: Sequence[CaseResult], metrics: Mapping[str, MetricValue], baseline: Baseline, settings: RegressionConfig,
-    fingerprint: Mapping[str, Any], judge_scores: Mapping[str, Mapping[str, float]] | None = None,
+    fingerprint: Fingerprint, judge_scores: Mapping[str, Mapping[str, float]] | None = None,
     anytime: bool = False,
 ) -> StageResult:
     """Every compared metric against the baseline; `anytime` (stop_early): the paired bounds hold at any sample
     size, in the order the cases were generated."""
     started = time.perf_counter()
-    matched, warnings = matched_cases(cases, baseline, fingerprint["benchmark"]["sha256"])
+    matched, warnings = matched_cases(cases, baseline, fingerprint.benchmark.sha256)
     warnings += environment_warnings(baseline, fingerprint)
     names, left_out = compared_metric_names(settings, metrics, baseline)
     warnings += left_out

@@ -3,11 +3,13 @@ result that reports are rendered from. They become JSON in one place, evaluator/
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from evaluator.core.metrics import MetricValue
 from evaluator.core.names import Decision, Stage, Status
+from evaluator.inputs.config import Config
 from evaluator.stages.gates import GateResult
 from evaluator.stages.scoring import CaseResult
 
@@ -77,6 +79,55 @@ class EarlyStop:
 
 
 @dataclass(frozen=True)
+class BenchmarkPrint:
+    """Which benchmark: its path, the digest of its cases' content, how many this run evaluated, of how many."""
+
+    path: str = ""
+    sha256: str = ""
+    cases: int = 0
+    total_cases: int = 0
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What was evaluated, how and on what (report.json's `fingerprint`); the baseline keeps its digests, and a
+    later comparison names each difference."""
+
+    model: dict[str, Any] = field(default_factory=dict)
+    """The backend's own account: path, sha256, device, dtype, quantization, batch size… (it varies by backend)."""
+    benchmark: BenchmarkPrint = field(default_factory=BenchmarkPrint)
+    config_path: str = ""
+    config_sha256: str = ""
+    schema: str | None = None
+    """Digest of the JSON Schema file, when one is configured."""
+    prompt: str | None = None
+    """Digest of the prompt template and system prompt."""
+    environment: dict[str, Any] = field(default_factory=dict)
+    libraries: dict[str, str] = field(default_factory=dict)
+    seed: int = 0
+    commit: str | None = None
+    run_url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "benchmark": dataclasses.asdict(self.benchmark),
+            "config": {"path": self.config_path, "sha256": self.config_sha256}, "schema": self.schema,
+            "prompt": self.prompt, "environment": self.environment, "libraries": self.libraries, "seed": self.seed,
+            "source": {"commit": self.commit, "run_url": self.run_url},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fingerprint:
+        """Read back what `to_json` wrote (report.json's schema has checked the shape)."""
+        config, source = data.get("config") or {}, data.get("source") or {}
+        return cls(model=data.get("model") or {}, benchmark=BenchmarkPrint(**(data.get("benchmark") or {})),
+                   config_path=config.get("path", ""), config_sha256=config.get("sha256", ""),
+                   schema=data.get("schema"), prompt=data.get("prompt"), environment=data.get("environment") or {},
+                   libraries=data.get("libraries") or {}, seed=data.get("seed", 0), commit=source.get("commit"),
+                   run_url=source.get("run_url"))
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything a run decided and measured."""
 
@@ -85,8 +136,8 @@ class RunResult:
     metrics: dict[str, MetricValue]
     gates: tuple[GateResult, ...]
     cases: tuple[CaseResult, ...]
-    fingerprint: dict[str, Any]
-    config: dict[str, Any]
+    fingerprint: Fingerprint
+    config: Config
     warnings: tuple[str, ...] = ()
     started_at: str = ""
     duration_seconds: float = 0.0

@@ -6,7 +6,7 @@ The per-case checks are defined with their metrics, in evaluator/core/metrics.py
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,7 +155,30 @@ def score_cases(
     return [score_case(c, g, tuple(ignore_fields), validator) for c, g in zip(cases, generations)]
 
 
-def failing_by_action(results: Sequence[CaseResult], metric: str) -> Mapping[str, int]:
-    """How many cases of each expected action fail a per-case check, most first."""
-    counts = Counter(r.expected_action for r in results if r.checks.get(metric) is False)
-    return dict(counts.most_common())
+@dataclass(frozen=True)
+class FailureDrivers:
+    """Where the failing cases of one pass/fail check come from: computed once by stage 1, shown by report.md beside a
+    failed gate and kept in report.json."""
+
+    failing: int
+    by_action: dict[str, int]
+    """Expected action → failing cases, most first."""
+    tags: dict[str, int]
+    """The three tags (other than the action's own) most failing cases carry."""
+    confusions: tuple[tuple[str, str, int], ...]
+    """(expected action, produced action, cases): the three most frequent wrong actions."""
+
+
+def failure_drivers(results: Sequence[CaseResult]) -> dict[str, FailureDrivers]:
+    """For each pass/fail check that some case fails: by action, by tag, and the confusions."""
+    names = sorted({name for r in results for name, value in r.checks.items() if value is False})
+    drivers = {}
+    for name in names:
+        failing = [r for r in results if r.checks.get(name) is False]
+        tags = Counter(t for r in failing for t in r.tags if t != r.expected_action)
+        confused = Counter((r.expected_action, r.produced_action) for r in failing
+                           if r.produced_action != r.expected_action)
+        drivers[name] = FailureDrivers(len(failing), dict(Counter(r.expected_action for r in failing).most_common()),
+                                       dict(tags.most_common(3)),
+                                       tuple((e, p, n) for (e, p), n in confused.most_common(3)))
+    return drivers
