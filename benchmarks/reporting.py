@@ -19,11 +19,11 @@ from pathlib import Path
 from evaluator.core.names import Stage
 from evaluator.inputs.baseline import Baseline
 from evaluator.inputs.config import load_config
-from evaluator.pipeline import aggregate, regression_gates
+from evaluator.pipeline import aggregate
 from evaluator.report.writer import write_reports
 from evaluator.stages.automated import AutomatedDetails
 from evaluator.stages.comparison import ComparisonDetails, run_comparison
-from evaluator.stages.gates import decide, evaluate_gates
+from evaluator.stages.gates import decide, evaluate_gates, regression_gates
 from evaluator.stages.results import PASSED, BenchmarkPrint, Fingerprint, RunResult, StageResult
 from evaluator.stages.scoring import CaseResult, aggregate_checks, per_action, per_tag
 

@@ -115,7 +115,8 @@ def _stage1(setup: Setup) -> dict[str, float]:
     from evaluator.generation.huggingface import HuggingFaceBackend
     from evaluator.inputs.benchmark import load_benchmark
     from evaluator.inputs.config import load_config
-    from evaluator.stages.automated import run_automated_metrics, schema_validator
+    from evaluator.inputs.output_schema import schema_validator
+    from evaluator.stages.automated import run_automated_metrics
 
     torch.set_num_threads(setup.threads)
     config = load_config(setup.config)

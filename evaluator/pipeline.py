@@ -16,21 +16,22 @@ from evaluator.core.errors import TaskevalError
 from evaluator.core.files import check_writable_dir, check_writable_file
 from evaluator.core.hashing import compact_json, sha256_hex
 from evaluator.core.metrics import METRICS, MetricValue
-from evaluator.core.names import GateType, Stage
+from evaluator.core.names import Stage
 from evaluator.core.records import Backend, Case
 from evaluator.core.redaction import stand_in_notes
 from evaluator.generation.cache import OutputCache
 from evaluator.generation.predictions import PredictionsBackend
 from evaluator.inputs.baseline import Baseline, load_baseline
 from evaluator.inputs.benchmark import benchmark_fingerprint, limit_cases, load_benchmark
-from evaluator.inputs.config import Config, GateConfig, RegressionConfig, latency_reader, load_config
+from evaluator.inputs.config import Config, latency_reader, load_config
+from evaluator.inputs.output_schema import schema_validator
 from evaluator.inputs.plugins import BACKENDS
 from evaluator.report.baseline_file import baseline_refusal, baseline_text
 from evaluator.report.writer import write_reports
-from evaluator.stages.automated import AutomatedDetails, generate_outputs, run_automated_metrics, schema_validator
+from evaluator.stages.automated import AutomatedDetails, generate_outputs, run_automated_metrics
 from evaluator.stages.comparison import ComparisonDetails, planned_judge_warnings, run_comparison
 from evaluator.stages.early_stop import lookers, seeded_order
-from evaluator.stages.gates import DEPLOY, GateResult, decide, evaluate_gates
+from evaluator.stages.gates import DEPLOY, GateResult, decide, evaluate_gates, regression_gates
 from evaluator.stages.judge import JudgeDetails, run_judge, sample_size
 from evaluator.stages.latency import run_latency
 from evaluator.stages.results import (
@@ -142,25 +143,6 @@ def run_cost(config: Config, stages: list[StageResult], table: dict[str, MetricV
     if cost:
         cost["total_usd"] = sum(cost.values())
     return cost
-
-
-def regression_gates(settings: RegressionConfig, accepted: AcceptedRegression | None = None
-                     ) -> tuple[GateConfig, ...]:
-    """The `no_regression` gate, which exists only when a baseline was loaded (a warning when a regression was
-    accepted on purpose)."""
-    if accepted is not None:
-        return (GateConfig("no_regression", "regression_failures", 0, "less_equal", GateType.WARNING.value,
-                           f"every compared metric non-inferior to the baseline (a regression was accepted by "
-                           f"{accepted.by}: {accepted.reason})"),)
-    if settings.on_inconclusive == "warn":
-        return (
-            GateConfig("no_regression", "confirmed_regressions", 0, "less_equal", settings.gate,
-                       "no confirmed regression against the baseline"),
-            GateConfig("no_inconclusive_regression", "regression_failures", 0, "less_equal", GateType.WARNING.value,
-                       "no compared metric left inconclusive"),
-        )
-    return (GateConfig("no_regression", "regression_failures", 0, "less_equal", settings.gate,
-                       "every compared metric non-inferior to the baseline"),)
 
 
 def run_fingerprint(options: RunOptions, config: Config, cases: list[Case], total: int, backend: Backend,

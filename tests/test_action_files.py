@@ -59,7 +59,7 @@ def test_dockerfile_has_no_user_or_workdir_and_runs_the_entrypoint() -> None:
 
 
 def test_action_inputs_and_outputs_are_those_of_the_spec_and_of_the_entrypoint() -> None:
-    from evaluator.action.main import Inputs
+    from evaluator.action.main import ActionInputs as Inputs
 
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert set(action["inputs"]) == SPEC_INPUTS | ADDED_INPUTS and set(action["outputs"]) == SPEC_OUTPUTS
@@ -87,7 +87,7 @@ def test_workflows_pin_third_party_actions_and_keep_expressions_out_of_scripts(w
 def test_every_input_default_is_the_one_the_action_applies() -> None:
     """action.yml's defaults (what a workflow gets) and what the Action applies when the input is empty or absent
     (a local run, an older runner) agree value for value."""
-    from evaluator.action.main import Inputs
+    from evaluator.action.main import ActionInputs as Inputs
 
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     required = {name for name, spec in action["inputs"].items() if spec.get("required")}

@@ -8,14 +8,14 @@ import pytest
 
 from evaluator.core.betting import case_order, from_unit, log_capital, mean_bound, p_value_below, rules_out, to_unit
 from evaluator.core.stats import min_detectable_drop_mean, regularised_sd
-from evaluator.stages.noninferiority import CONFIRMED, INCONCLUSIVE, PASS, decide, paired_test
+from evaluator.stages.noninferiority import CONFIRMED, INCONCLUSIVE, PASS, paired_test, verdict
 
 ALPHA, MARGIN = 0.05, 0.05
 
 
-def verdict(before: list[float], after: list[float], anytime: bool = False) -> tuple[str, float, float, float]:
+def compare(before: list[float], after: list[float], anytime: bool = False) -> tuple[str, float, float, float]:
     test = paired_test("field_accuracy", after, before, ALPHA, anytime=anytime)
-    result = decide(test, test.p_value, MARGIN, ALPHA)
+    result = verdict(test, test.p_value, MARGIN, ALPHA)
     return result.label, result.delta, result.lower_bound, result.upper_bound
 
 
@@ -23,7 +23,7 @@ def test_an_observed_improvement_is_never_a_confirmed_regression() -> None:
     """Measured before: the sign test confirmed this as a regression (p = 0.013) while Δ = +0.0125."""
     before = [1.0] * 16 + [0.0] * 5 + [0.75] * 59
     after = [0.75] * 16 + [1.0] * 5 + [0.75] * 59
-    label, delta, low, high = verdict(before, after)
+    label, delta, low, high = compare(before, after)
     assert delta == pytest.approx(0.0125)
     assert label != CONFIRMED and low < delta < high
 
@@ -42,8 +42,8 @@ def test_the_bound_and_the_confirmation_cannot_disagree() -> None:
 def test_unchanged_cases_pass_a_five_point_margin_only_when_there_are_enough_of_them() -> None:
     """60 unchanged judged cases cannot rule out that 5% of cases fail outright (0.95⁶⁰ = 4.6% is close to α); the
     bets need 80 — the same order as the 70 the binary path needs."""
-    assert verdict([0.75] * 60, [0.75] * 60)[0] == INCONCLUSIVE
-    label, delta, low, _ = verdict([0.75] * 80, [0.75] * 80)
+    assert compare([0.75] * 60, [0.75] * 60)[0] == INCONCLUSIVE
+    label, delta, low, _ = compare([0.75] * 80, [0.75] * 80)
     assert label == PASS and delta == 0 and -MARGIN < low < 0
 
 
@@ -54,7 +54,7 @@ def test_a_real_ten_point_drop_in_the_mixed_scenario_is_confirmed() -> None:
     u = rng.random(500)
     before = np.where(u < 0.15, 1.0, 0.8)
     after = np.where(u < 0.15, 0.0, np.where(u < 0.65, 0.9, 0.8))
-    label, delta, _, high = verdict(list(before), list(after))
+    label, delta, _, high = compare(list(before), list(after))
     assert delta == pytest.approx(-0.1, abs=0.02) and high < 0 and label == CONFIRMED
 
 
@@ -76,7 +76,7 @@ def test_a_lower_is_better_metric_is_mirrored() -> None:
     after = [0.2] * 180 + [0.6] * 20  # a per-case rate that should be low rises by 4 points on average
     test = paired_test("truncated_rate", after, before, ALPHA)
     assert test.good_delta == pytest.approx(-0.04)
-    result = decide(test, test.p_value, 0.1, ALPHA)
+    result = verdict(test, test.p_value, 0.1, ALPHA)
     assert result.delta == pytest.approx(0.04) and result.lower_bound < 0.04 < result.upper_bound
 
 

@@ -464,7 +464,34 @@ def test_the_cache_key_lives_outside_the_workspace_with_mode_0600(tmp_path: Path
 
 # ---- 6. The Action handles signals like the command line -----------------------------------------------------------
 
-def test_sigterm_to_the_action_leaves_an_error_report_and_an_intact_cache(ws: Workspace) -> None:
+def _interrupted_run(ws: Workspace, server: Any, command: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Start a run on a served model that answers the first batch at once and then slowly, SIGTERM it once the
+    second batch is under way, and return its exit code and output."""
+    process = subprocess.Popen(command, cwd=ws.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    for _ in range(6000):  # bounded polling until the second batch is under way, so the first is cached
+        if len(server.requests) > 4 or process.poll() is not None:
+            break
+        try:
+            process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate()
+    return process.returncode, out + err
+
+
+def _whole_cached_rows(ws: Workspace) -> list[dict[str, Any]]:
+    (cache_file,) = (ws.root / "cache" / "outputs").iterdir()
+    text = cache_file.read_text()
+    assert text.endswith("\n")  # whole lines only: nothing torn
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("entry", ["the Action", "the command line"])
+def test_sigterm_ends_the_run_with_an_error_and_keeps_the_cache(ws: Workspace, entry: str) -> None:
+    """One interrupt policy for both: exit 2, no verdict anywhere, the outputs generated so far cached and
+    signed (the first batch's rows, whole)."""
     def slow_after_the_first_batch(body: dict[str, Any], index: int) -> Reply:
         return Reply(content='{"action":"list_tasks"}', delay_s=0.0 if index < 4 else 10.0)
 
@@ -472,30 +499,27 @@ def test_sigterm_to_the_action_leaves_an_error_report_and_an_intact_cache(ws: Wo
         ws.file("served.yaml", f"generation: {{backend: openai, base_url: '{server.base_url}', concurrency: 1, "
                                f"cache_dir: '{ws.root / 'cache'}'}}\njudge: {{provider: none}}\n{GATES}")
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
-               "INPUT_MODEL": "served", "INPUT_BENCHMARK": str(ws.root / "bench.jsonl"),
-               "INPUT_CONFIG": str(ws.root / "served.yaml"), "INPUT_OUTPUT-DIR": str(ws.root / "out"),
-               "GITHUB_OUTPUT": str(ws.root / "output.txt"), "GITHUB_STEP_SUMMARY": str(ws.root / "summary.md"),
-               "GITHUB_WORKSPACE": str(ws.root), "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "x"}
-        process = subprocess.Popen([sys.executable, str(ROOT / "entrypoint.py")], cwd=ws.root, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(6000):  # until the second batch is under way, so the first is cached
-            if len(server.requests) > 4 or process.poll() is not None:
-                break
-            try:
-                process.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                continue
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=300)
-    assert process.returncode == 2, out + err
-    assert "Traceback" not in out + err and "interrupted" in out
-    assert outputs_of(ws.root / "output.txt")["decision"] == "ERROR"
-    assert "taskeval: ERROR" in (ws.root / "summary.md").read_text()
-    assert json.loads((ws.root / "out" / "report.json").read_text())["decision"] == "ERROR"
-    (cache_file,) = (ws.root / "cache" / "outputs").iterdir()
-    text = cache_file.read_text()
-    rows = [json.loads(line) for line in text.splitlines()]  # whole lines only: nothing torn
-    assert text.endswith("\n") and rows and len(rows) % 4 == 0 and all(row["mac"] for row in rows)
+               "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "x"}
+        if entry == "the Action":
+            env.update({"INPUT_MODEL": "served", "INPUT_BENCHMARK": str(ws.root / "bench.jsonl"),
+                        "INPUT_CONFIG": str(ws.root / "served.yaml"), "INPUT_OUTPUT-DIR": str(ws.root / "out"),
+                        "GITHUB_OUTPUT": str(ws.root / "output.txt"),
+                        "GITHUB_STEP_SUMMARY": str(ws.root / "summary.md"), "GITHUB_WORKSPACE": str(ws.root)})
+            code, printed = _interrupted_run(ws, server, [sys.executable, str(ROOT / "entrypoint.py")], env)
+        else:
+            code, printed = _interrupted_run(ws, server, [
+                sys.executable, "-m", "evaluator", "run", "--model", "served", "--benchmark",
+                str(ws.root / "bench.jsonl"), "--config", str(ws.root / "served.yaml"), "--output-dir",
+                str(ws.root / "out")], env)
+    assert code == 2 and "Traceback" not in printed and "interrupted" in printed, printed
+    if entry == "the Action":
+        assert outputs_of(ws.root / "output.txt")["decision"] == "ERROR"
+        assert "taskeval: ERROR" in (ws.root / "summary.md").read_text()
+        assert json.loads((ws.root / "out" / "report.json").read_text())["decision"] == "ERROR"
+    else:  # the command line leaves no report at all: none may claim a decision this run did not reach
+        assert not (ws.root / "out" / "report.json").exists()
+    rows = _whole_cached_rows(ws)
+    assert rows and len(rows) % 4 == 0 and all(row["mac"] for row in rows)
 
 
 # ---- 7. What was not measured fails its gate; outside text of any shape never crashes a run ------------------------

@@ -70,7 +70,7 @@ def run_action(workspace: Path, state: GitHubState, event_name: str = "pull_requ
         "GITHUB_STEP_SUMMARY": str(workspace / "summary.md"), "PYTHONPATH": str(ROOT),
     })
     done = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], cwd=workspace, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+                          text=True, check=False)
     summary = workspace / "summary.md"
     return {"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr,
             "outputs": outputs_of(workspace / "output.txt"), "summary": summary.read_text() if summary.exists() else ""}
@@ -241,7 +241,7 @@ def test_an_internal_failure_is_an_error_report_not_a_bare_traceback(workspace: 
 
     monkeypatch.setattr(evaluator.pipeline, "run", broken)
     monkeypatch.chdir(workspace)
-    inputs = entrypoint.Inputs.from_env({"INPUT_MODEL": "m", "INPUT_BENCHMARK": "bench.jsonl"})
+    inputs = entrypoint.ActionInputs.from_env({"INPUT_MODEL": "m", "INPUT_BENCHMARK": "bench.jsonl"})
     outcome, result, _ = entrypoint.evaluate(inputs, None, None, workspace / "out")
     assert result is None and outcome.decision == "ERROR"
     assert "internal error: RuntimeError: device lost" in outcome.markdown_path.read_text()

@@ -15,7 +15,7 @@ from evaluator.generation.huggingface import HuggingFaceBackend
 from evaluator.inputs.baseline import load_baseline
 from evaluator.inputs.benchmark import load_benchmark
 from evaluator.inputs.config import load_config
-from evaluator.stages.automated import schema_validator
+from evaluator.inputs.output_schema import schema_validator
 from evaluator.stages.scoring import score_case
 from tests.helpers import BENCHMARK, EXAMPLES, ROOT
 

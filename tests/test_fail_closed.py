@@ -20,7 +20,7 @@ import pytest
 import evaluator.action.main as entrypoint
 from evaluator.cli import main
 from evaluator.core.redaction import forget_secrets
-from tests.helpers import EXAMPLES, SIGNER, TINY_MODELS, benchmark_rows, write_jsonl
+from tests.helpers import SIGNER, TINY_MODELS, benchmark_rows, write_jsonl
 
 MODEL = TINY_MODELS / "tiny-v2"
 GATES = ("quality_gates:\n  - {name: accuracy, metric: accuracy, threshold: 0.85, comparison: '>=', "
@@ -508,21 +508,6 @@ def test_report_json_is_strict_json(setup: Setup) -> None:
     assert main(setup.run()) == 0
     text = (setup.root / "out" / "report.json").read_text()
     json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in report.json"))
-
-
-def test_sigterm_is_an_interrupt_that_keeps_cached_outputs() -> None:
-    import signal
-
-    from evaluator import cli
-
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        main(["validate", "--config", str(EXAMPLES / "config.yaml")])
-        assert signal.getsignal(signal.SIGTERM) is cli._interrupted
-        with pytest.raises(KeyboardInterrupt):
-            cli._interrupted(signal.SIGTERM, None)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 FIRST_HOUR = [  # (a mistake of a user's first hour, the config or benchmark text, the fix the message must give)

@@ -42,20 +42,18 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=sink, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
+        while True:  # until it answers, or exits: no deadline a loaded machine could miss
             assert process.poll() is None, f"llama.cpp's server exited: {log.read_text(errors='replace')[-2000:]}"
             try:
-                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as reply:
+                with urllib.request.urlopen(f"{base_url}/models") as reply:
                     assert SERVED_NAME in reply.read().decode()
                 break
             except OSError:
-                assert time.monotonic() < deadline, "llama.cpp's server did not answer within 120 s"
                 time.sleep(0.5)
         yield base_url
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        process.wait()
 
 
 def test_served_backend_and_judge_end_to_end_through_llama_cpp(llama_server: str, tmp_path: Path) -> None:

@@ -14,13 +14,26 @@ from tests.helpers import EXAMPLES, ROOT
 
 
 def test_a_lazy_entry_is_imported_on_first_use_only() -> None:
-    registry: Registry[object] = Registry("thing")
-    registry.add_lazy("path", "pathlib:PurePosixPath")
-    assert "path" in registry and registry.names() == ["path"]
-    registry.check("path")
-    from pathlib import PurePosixPath
+    """With a module nothing else imports (a stand-in written for this test): checking the name does not import
+    it, the first `get` does."""
+    import sys
+    import tempfile
+    from pathlib import Path
 
-    assert registry.get("path") is PurePosixPath
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "lazy_probe_module.py").write_text("class Probe:\n    pass\n")
+        sys.path.insert(0, folder)
+        try:
+            registry: Registry[object] = Registry("thing")
+            registry.add_lazy("path", "lazy_probe_module:Probe")
+            assert "path" in registry and registry.names() == ["path"]
+            registry.check("path")
+            assert "lazy_probe_module" not in sys.modules
+            probe = registry.get("path")
+            assert "lazy_probe_module" in sys.modules and probe is sys.modules["lazy_probe_module"].Probe
+        finally:
+            sys.path.remove(folder)
+            sys.modules.pop("lazy_probe_module", None)
     with pytest.raises(TaskevalError, match="unknown thing 'pth'") as raised:
         registry.check("pth", "config.yaml")
     assert raised.value.hint == "did you mean 'path'?"

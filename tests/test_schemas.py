@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from evaluator.cli import main
-from evaluator.report.writer import write_error_reports
 from evaluator.report.schemas import (
     BASELINE_SCHEMA,
     REPORT_SCHEMA,
@@ -19,6 +18,7 @@ from evaluator.report.schemas import (
     shipped,
     validation_errors,
 )
+from evaluator.report.writer import write_error_reports
 from tests.helpers import EXAMPLES, ROOT, benchmark_rows, redteam_predictions, write_jsonl
 
 

@@ -37,7 +37,7 @@ PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 
 
 @dataclass(frozen=True)
-class Inputs:
+class ActionInputs:
     """The action's inputs (docs/action.md)."""
 
     model: str
@@ -62,7 +62,7 @@ class Inputs:
     stop_early: bool
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Inputs:
+    def from_env(cls, env: Mapping[str, str]) -> ActionInputs:
         def flag(name: str, default: str) -> bool:
             return get_input(env, name, default).lower() in ("true", "1", "yes")
 
@@ -157,7 +157,7 @@ def error_outcome(message: str, paths: tuple[Path, Path]) -> Outcome:
     return outcome_from_gates(ERROR, [], message, *paths, paths[1].read_text(encoding="utf-8"))
 
 
-def publish_target(github: Any, context: Any, inputs: Inputs) -> tuple[int, str]:
+def publish_target(github: Any, context: Any, inputs: ActionInputs) -> tuple[int, str]:
     """`mode: publish` posts only to the pull request of the event that triggered it (a `workflow_run` of a
     pull request, found by its head commit when GitHub lists none, as for forks); `pr-number`, when given, must be
     that one. Returns the pull request and its current head commit."""
@@ -182,7 +182,7 @@ def publish_target(github: Any, context: Any, inputs: Inputs) -> tuple[int, str]
     return number, github.pull_head_sha(number)
 
 
-def read_published(output_dir: Path, github: Any, context: Any, inputs: Inputs) -> tuple[Outcome, int, str]:
+def read_published(output_dir: Path, github: Any, context: Any, inputs: ActionInputs) -> tuple[Outcome, int, str]:
     """`mode: publish`: the report that an untrusted evaluation run left, checked and re-derived; it must be of the
     pull request's current head commit. Returns the outcome, the pull request and its head."""
     from evaluator.action.publish import FIX, check_report, published_markdown
@@ -211,7 +211,7 @@ def read_published(output_dir: Path, github: Any, context: Any, inputs: Inputs) 
             pr_number, head)
 
 
-def _baseline(inputs: Inputs, github: Any, output_dir: Path) -> Path | None:
+def _baseline(inputs: ActionInputs, github: Any, output_dir: Path) -> Path | None:
     """The local baseline input, else the release asset, else none when the release does not exist yet (the first
     run: stage 3 skipped). Any other failure to read it is a TaskevalError: the comparison is never skipped
     because GitHub failed."""
@@ -239,7 +239,7 @@ def _baseline(inputs: Inputs, github: Any, output_dir: Path) -> Path | None:
     return None
 
 
-def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tuple[Outcome, Any, Path | None]:
+def evaluate(inputs: ActionInputs, github: Any, context: Any, output_dir: Path) -> tuple[Outcome, Any, Path | None]:
     """Run taskeval and write its reports (with the new baseline when one is due, all or none); returns the outcome,
     the run's result (None for an ERROR) and the new baseline's path. An input error becomes an ERROR report."""
     from evaluator.core.files import check_writable_dir
@@ -278,7 +278,7 @@ def evaluate(inputs: Inputs, github: Any, context: Any, output_dir: Path) -> tup
     return outcome, written.result, written.baseline
 
 
-def should_update_baseline(inputs: Inputs, context: Any) -> bool:
+def should_update_baseline(inputs: ActionInputs, context: Any) -> bool:
     """Whether this event and the inputs ask for a new baseline (a DEPLOY over the whole benchmark gets one)."""
     if inputs.update_baseline == "false" or context.event_name.startswith("pull_request"):
         return False
@@ -310,7 +310,7 @@ def report_failed_gates(outcome: Outcome, config_path: str, lines: Mapping[str, 
         command("error", f"gate {gate.name}: {gate.explanation}", place)
 
 
-def post(inputs: Inputs, github: Any, outcome: Outcome, pr_number: int | None, head: str, warn: Warn,
+def post(inputs: ActionInputs, github: Any, outcome: Outcome, pr_number: int | None, head: str, warn: Warn,
          lines: Mapping[str, int]) -> None:
     """The sticky comment and the check run; each failure is a warning, never a different decision."""
     if inputs.comment and pr_number is not None:
@@ -363,7 +363,7 @@ def fail_with_error(env: Mapping[str, str], error: BaseException, output_dir: Pa
     return EXIT_ERROR
 
 
-def write_local(env: Mapping[str, str], inputs: Inputs, outcome: Outcome, workspace: Path,
+def write_local(env: Mapping[str, str], inputs: ActionInputs, outcome: Outcome, workspace: Path,
                 stdout: GuardedStdout) -> None:
     """The local sinks, before anything is published: the job log and the outputs (a failure of either is a
     TaskevalError, so the decision becomes ERROR everywhere), then the step summary (a failure is a warning: the
@@ -387,7 +387,7 @@ def write_local(env: Mapping[str, str], inputs: Inputs, outcome: Outcome, worksp
         command("warning", f"could not write the step summary ({error}); the report is in {inputs.output_dir}")
 
 
-def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path, stdout: GuardedStdout) -> int:
+def run_modes(env: Mapping[str, str], inputs: ActionInputs, output_dir: Path, stdout: GuardedStdout) -> int:
     """`mode: all`, `evaluate` or `publish`: evaluate or read the report, write the local sinks, then publish
     (`validate`: the input checks alone)."""
     from evaluator.action.github import GitHubClient, GitHubContext, explain
@@ -445,7 +445,7 @@ def run_modes(env: Mapping[str, str], inputs: Inputs, output_dir: Path, stdout: 
     return exit_code(outcome, inputs.fail_on)
 
 
-def validate_inputs(env: Mapping[str, str], inputs: Inputs) -> int:
+def validate_inputs(env: Mapping[str, str], inputs: ActionInputs) -> int:
     """`mode: validate`: the checks of `taskeval validate` (config, benchmark, a local baseline, and the model without
     loading its weights), in seconds, before a job spends GPU time; a failure is an ERROR like any other."""
     from evaluator.generation.model_folder import check_model, remote_code_allowed
@@ -475,7 +475,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     output_dir: Path | None = None
     try:
         with interrupts_end_the_run():
-            inputs = Inputs.from_env(env)
+            inputs = ActionInputs.from_env(env)
             mask(inputs.github_token)
             mask(inputs.openai_api_key)
             output_dir = Path(inputs.output_dir)

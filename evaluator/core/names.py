@@ -1,4 +1,5 @@
-"""The fixed vocabularies of a run: stage names, stage statuses, decisions and gate types. Each is a `str` enum,
+"""The fixed vocabularies of a run: stage names, stage statuses, decisions, gate types, what a gate compares, what an
+inconclusive comparison does and a comparison's label. Each is a `str` enum,
 so it compares equal to its text and is written to JSON as that text (the names users and reports rely on)."""
 
 from __future__ import annotations
@@ -40,6 +41,29 @@ class Decision(_Text):
     DEPLOY = "DEPLOY"
     BLOCK = "BLOCK"
     ERROR = "ERROR"
+
+
+class Require(_Text):
+    """Which number a gate compares: the metric's value, or one end of its interval."""
+
+    VALUE = "value"
+    LOWER_BOUND = "lower_bound"
+    UPPER_BOUND = "upper_bound"
+
+
+class OnInconclusive(_Text):
+    """What an inconclusive comparison does: block (`regression_failures` counts it) or only warn."""
+
+    BLOCK = "block"
+    WARN = "warn"
+
+
+class Label(_Text):
+    """A compared metric's verdict against production."""
+
+    PASS = "pass"
+    CONFIRMED = "confirmed_regression"
+    INCONCLUSIVE = "inconclusive"
 
 
 class GateType(_Text):

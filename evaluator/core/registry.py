@@ -5,7 +5,7 @@ imports nothing heavy."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from evaluator.core.errors import TaskevalError, did_you_mean
@@ -37,10 +37,6 @@ class Registry(Generic[T]):
         """That `name` is registered (with a "did you mean" error if not), without importing a lazy entry."""
         if name not in self:
             self.get(name, where)
-
-    def register(self, name: str) -> Callable[[T], T]:
-        """Decorator form of `add`."""
-        return lambda item: self.add(name, item)
 
     def get(self, name: str, where: str = "") -> T:
         if name in self._lazy:

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 from evaluator.core.errors import TaskevalError, did_you_mean
 from evaluator.core.files import read_text
 from evaluator.core.gate_comparisons import COMPARISONS
-from evaluator.core.metrics import JUDGE_PREFIX, judge_metric, metric_definition, value_range
-from evaluator.core.names import GateType
+from evaluator.core.metrics import JUDGE_PREFIX, VS_BASELINE_SUFFIX, judge_metric, metric_definition, value_range
+from evaluator.core.names import GateType, OnInconclusive, Require
 from evaluator.core.yaml_lines import load_yaml, with_line
 from evaluator.inputs.plugins import BACKENDS, JUDGE_PROVIDERS, LOCAL_JUDGES
 
@@ -69,7 +69,7 @@ class RegressionConfig:
     """None: the default set, DEFAULT_REGRESSION_METRICS, limited to what the run and the baseline both have."""
     margins: dict[str, Any] = _key((dict,), {})
     gate: str = _key((str,), GateType.BLOCKING.value, choices=GATE_TYPES)
-    on_inconclusive: str = _key((str,), "block", choices=("block", "warn"))
+    on_inconclusive: str = _key((str,), OnInconclusive.BLOCK.value, choices=tuple(o.value for o in OnInconclusive))
 
     def margin(self, metric: str) -> float:
         """The tolerated drop δ for a metric: its own margin, else −threshold."""
@@ -140,7 +140,7 @@ class GateConfig:
     comparison: str = _key((str,), "greater_equal")
     gate_type: str = _key((str,), GateType.BLOCKING.value, choices=GATE_TYPES)
     description: str = _key((str,), "")
-    require: str = _key((str,), "value", choices=("value", "lower_bound", "upper_bound"))
+    require: str = _key((str,), Require.VALUE.value, choices=tuple(r.value for r in Require))
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ def _check_values(config: Config, source: str) -> None:
             raise TaskevalError(f"{where}: threshold {gate.threshold:g} is outside [{bounds[0]:g}, {bounds[1]:g}], "
                                 f"where '{gate.metric}' lies, so the gate could never or would always pass",
                                 "a rate is a fraction: write 0.95 for 95%")
-        base = gate.metric.removesuffix("_vs_baseline")
+        base = gate.metric.removesuffix(VS_BASELINE_SUFFIX)
         if base.startswith(JUDGE_PREFIX) and base not in judge_metrics:
             hint = did_you_mean(base, judge_metrics) or f"judge metrics: {', '.join(sorted(judge_metrics))}"
             raise TaskevalError(f"{where}: '{gate.metric}' is not a configured judge criterion", hint)
@@ -424,7 +424,7 @@ LATENCY_METRICS = ("latency_p50_ms", "latency_p95_ms")
 def latency_reader(config: Config) -> str | None:
     """What reads the latency stage's figures (a gate, the comparison, or the config's own `latency:` section), or
     None: then the stage does not run, since it costs a model call per sample (docs/usage.md, "Which stages run")."""
-    gate = next((g.name for g in config.quality_gates if g.metric.removesuffix("_vs_baseline") in LATENCY_METRICS),
+    gate = next((g.name for g in config.quality_gates if g.metric.removesuffix(VS_BASELINE_SUFFIX) in LATENCY_METRICS),
                 None)
     if gate is not None:
         return f"gate '{gate}'"

@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 from evaluator.core.gate_comparisons import COMPARISONS
-from evaluator.inputs.config import SECTIONS, GateConfig
+from evaluator.inputs.config import FLAT_ALIASES, SECTIONS, GateConfig
 from evaluator.inputs.plugins import BACKENDS, JUDGE_PROVIDERS
 
 JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", dict: "object", list: "array",
@@ -53,7 +53,7 @@ def config_json_schema() -> dict[str, Any]:
                               "this key, the default gates (json_valid_rate >= 0.95 and accuracy >= 0.85)"},
             "stop_early": {"type": "boolean", "default": False, "description": "Stop generating (and judging) once "
                            "every verdict is settled, with bounds valid at any sample size"},
-            "llm_judge_sample_rate": {"type": "number", "description": "Alias of judge.sample_rate"},
-            "regression_threshold": {"type": "number", "description": "Alias of regression.threshold"},
+            **{alias: {"type": "number", "description": f"Alias of {section}.{key}"}
+               for alias, (section, key) in FLAT_ALIASES.items()},
         },
     }

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from evaluator.core.files import dumps_strict
+from evaluator.core.metrics import VS_BASELINE_SUFFIX
 from evaluator.core.names import Decision, Stage
 from evaluator.inputs.baseline import BASELINE_VERSION
 from evaluator.inputs.benchmark import case_key
@@ -20,7 +21,7 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "commit": fingerprint.commit,
         "metrics": {name: metric.to_json() for name, metric in result.metrics.items()
-                    if not name.endswith("_vs_baseline")},
+                    if not name.endswith(VS_BASELINE_SUFFIX)},
         "cases": [{"id": case.id, "key": case_key(case.input, case.expected), "checks": case.checks,
                    "output": case.output} for case in result.cases],
         "judge_scores": result.judge_scores,

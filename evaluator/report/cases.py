@@ -47,7 +47,7 @@ def failing_cases(result: RunResult, limit: int) -> list[str]:
     return [*lines, "", "</details>", ""]
 
 
-def per_action(result: RunResult) -> list[str]:
+def per_action_table(result: RunResult) -> list[str]:
     """Accuracy per expected action, production beside this run, as a table and a Mermaid chart."""
     automated = result.details(AutomatedDetails)
     rows = automated.per_action if automated else {}

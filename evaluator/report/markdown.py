@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evaluator import __version__
-from evaluator.core.metrics import MetricValue
+from evaluator.core.metrics import JUDGE_PREFIX, MetricValue, judge_metric
 from evaluator.core.names import Stage
-from evaluator.report.cases import comparison_statistics, failing_cases, per_action
+from evaluator.report.cases import comparison_statistics, failing_cases, per_action_table
 from evaluator.report.markdown_text import code, escape_cell, signed_points
 from evaluator.stages.automated import AutomatedDetails
 from evaluator.stages.comparison import ComparisonDetails
@@ -155,12 +155,12 @@ def _judge(result: RunResult) -> list[str]:
     model = escape_cell(details.model, 60)
     summary = f"LLM judge ({details.judged} of {details.planned} cases, {model}, {spent})"
     lines = [f"<details><summary>{summary}</summary>", ""]
-    if "llm_judge_overall" in metrics:
-        overall = metrics["llm_judge_overall"]
+    if judge_metric("overall") in metrics:
+        overall = metrics[judge_metric("overall")]
         parts = [f"overall {format_value(overall.value)} ({format_value(overall.ci_low or 0.0)} – "
                  f"{format_value(overall.ci_high or 0.0)})"]
         parts += [f"{name.removeprefix('llm_judge_')} {format_value(m.value)}" for name, m in metrics.items()
-                  if name.startswith("llm_judge_") and name != "llm_judge_overall"]
+                  if name.startswith(JUDGE_PREFIX) and name != judge_metric("overall")]
         agreement = details.agreement
         if agreement["compared"]:
             parts.append(f"agrees with the exact checks on {agreement['agree']}/{agreement['compared']} cases "
@@ -347,7 +347,7 @@ def render_markdown(result: RunResult, json_path: Path, case_limit: int = 25) ->
     sections = [
         *_headline(result), *gate_table(result.gates, result.details(ComparisonDetails)), "",
         *_what_to_look_at(result), *_against_baseline(result),
-        *failing_cases(result, case_limit), *per_action(result), *_safety(result), *_judge(result),
+        *failing_cases(result, case_limit), *per_action_table(result), *_safety(result), *_judge(result),
         *_skipped_stages(result), *_metric_table(result.metrics), *_footer(result, json_path),
     ]
     text = "\n".join(sections)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from evaluator.core.errors import TaskevalError
-from evaluator.core.files import read_text, strict_json
 from evaluator.core.names import Stage
 from evaluator.core.records import Backend, Case, Generation, Request
 from evaluator.generation.cache import OutputCache
@@ -51,28 +47,6 @@ class AutomatedDetails(Details):
     """With stop_early: how many cases were generated, and why it stopped there."""
     failure_drivers: dict[str, FailureDrivers] = field(default_factory=dict)
     """Per pass/fail check that some case fails: where its failing cases come from."""
-
-
-def schema_validator(schema_path: str | None, config_source: str) -> tuple[Any | None, str | None]:
-    """A JSON Schema validator for the configured schema, or (None, why) when none is configured. A configured
-    schema that is missing or invalid is an input error: the metric must not silently disappear."""
-    if schema_path is None:
-        return None, "metrics.schema is not set"
-    path = Path(schema_path)
-    text = read_text(path, "JSON Schema", f"metrics.schema in {config_source}")
-    import jsonschema
-
-    try:
-        schema = strict_json(text)
-        validator_class = jsonschema.validators.validator_for(schema)
-        validator_class.check_schema(schema)
-    except json.JSONDecodeError as error:
-        raise TaskevalError(f"{path}:{error.lineno}: the JSON Schema is not valid JSON ({error.msg})") from None
-    except ValueError as error:
-        raise TaskevalError(f"{path}: the JSON Schema is not valid JSON ({error})") from None
-    except jsonschema.SchemaError as error:
-        raise TaskevalError(f"{path}: not a valid JSON Schema: {error.message}") from None
-    return validator_class(schema), None
 
 
 def generate_outputs(

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from evaluator.core.metrics import JUDGE_PREFIX, MetricValue, judge_metric, metric_definition
+from evaluator.core.metrics import JUDGE_PREFIX, VS_BASELINE_SUFFIX, MetricValue, judge_metric, metric_definition
 from evaluator.core.names import Stage
 from evaluator.core.stats import cases_for_drop, holm_adjust, min_detectable_drop_mean
 from evaluator.inputs.baseline import Baseline
@@ -22,10 +22,10 @@ from evaluator.stages.noninferiority import (
     PASS,
     MetricComparison,
     MetricTest,
-    decide,
     paired_test,
     points,
     unpaired_rate,
+    verdict,
 )
 from evaluator.stages.results import ERRORED, FAILED, PASSED, Details, Fingerprint, StageResult
 from evaluator.stages.scoring import CaseResult
@@ -206,15 +206,15 @@ def run_comparison(
         not_compared.append("no metric could be compared: the baseline and this run share none of "
                             f"{', '.join(DEFAULT_REGRESSION_METRICS)} (name them in regression.metrics)")
     adjusted = holm_adjust([t.p_value for t in tests])
-    results = [decide(t, p, settings.margin(t.metric), settings.alpha)
+    results = [verdict(t, p, settings.margin(t.metric), settings.alpha)
                for t, p in zip(tests, adjusted)]
     identical = identical_outputs(cases, baseline, matched)
     needed = cases_for_identical(settings.margin("accuracy"), settings.alpha)
     if identical:  # nothing changed: never a regression, and the verdict says why it is still undecided
         results = [replace(r, verdict=f"identical outputs on all {identical} cases; {r.verdict}")
                    if r.label != PASS else r for r in results]
-    table = {f"{r.metric}_vs_baseline": MetricValue(f"{r.metric}_vs_baseline", r.delta, r.cases, r.lower_bound,
-                                                    r.upper_bound, 1 - 2 * settings.alpha) for r in results}
+    table = {r.metric + VS_BASELINE_SUFFIX: MetricValue(r.metric + VS_BASELINE_SUFFIX, r.delta, r.cases, r.lower_bound,
+                                                        r.upper_bound, 1 - 2 * settings.alpha) for r in results}
     failures = sum(1 for r in results if r.label != PASS)
     n = len(results)
     if not not_compared:  # a metric that could not be compared leaves the counts unmeasured: nothing unmeasured passes

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from evaluator.core.gate_comparisons import COMPARISONS
 from evaluator.core.metrics import metric_definition, value_range
-from evaluator.core.names import GateType, Stage
+from evaluator.core.names import GateType, OnInconclusive, Require, Stage
 from evaluator.inputs.baseline import Baseline
 from evaluator.inputs.config import DEFAULT_REGRESSION_METRICS, Config, GateConfig
 from evaluator.stages.comparison import matched_cases
@@ -81,12 +81,13 @@ def watches(config: Config, compared: Sequence[str], required: bool, stage: Stag
         if gate.gate_type != GateType.BLOCKING or metric_definition(gate.metric).stage != stage:
             continue
         comparison = COMPARISONS.get(gate.comparison).name
-        settles = gate.require in ("value", "lower_bound" if GOOD_ABOVE.get(comparison) else "upper_bound")
+        own_end = Require.LOWER_BOUND if GOOD_ABOVE.get(comparison) else Require.UPPER_BOUND
+        settles = gate.require in (Require.VALUE, own_end)
         if comparison in GOOD_ABOVE and settles and per_case(gate.metric) and value_range(gate.metric) == (0.0, 1.0):
             found.append(_gate_watch(gate))
         else:
             unbounded.append(f"gate '{gate.name}' (a bound on `{gate.metric}` cannot settle it)")
-    block_on_inconclusive = config.regression.on_inconclusive == "block"
+    block_on_inconclusive = config.regression.on_inconclusive == OnInconclusive.BLOCK
     for metric in (m for m in compared if metric_definition(m).stage == stage):
         if per_case(metric) and value_range(metric) == (0.0, 1.0):
             found.append(Watch(f"{metric} vs baseline", metric, -config.regression.margin(metric), True, False, True,

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from evaluator.core.gate_comparisons import COMPARISONS
 from evaluator.core.metrics import MetricValue, value_range
-from evaluator.core.names import Decision, GateType
+from evaluator.core.names import Decision, GateType, OnInconclusive, Require
+from evaluator.inputs.config import GateConfig, RegressionConfig
 
 if TYPE_CHECKING:
-    from evaluator.inputs.config import GateConfig
+    from evaluator.stages.results import AcceptedRegression
 
 DEPLOY, BLOCK = Decision.DEPLOY, Decision.BLOCK
 
@@ -91,9 +92,9 @@ def format_value(value: float) -> str:
 
 
 def _compared_number(gate: GateConfig, metric: MetricValue) -> float | None:
-    if gate.require == "lower_bound":
+    if gate.require == Require.LOWER_BOUND:
         return metric.ci_low
-    if gate.require == "upper_bound":
+    if gate.require == Require.UPPER_BOUND:
         return metric.ci_high
     return metric.value
 
@@ -142,3 +143,21 @@ def decide(results: list[GateResult]) -> Decision:
     evidence = any(r.is_blocking and r.passed is True for r in results)
     return DEPLOY if evidence and not any(result.blocks for result in results) else BLOCK
 
+
+def regression_gates(settings: RegressionConfig, accepted: AcceptedRegression | None = None
+                     ) -> tuple[GateConfig, ...]:
+    """The `no_regression` gate, which exists only when a baseline was loaded (a warning when a regression was
+    accepted on purpose)."""
+    if accepted is not None:
+        return (GateConfig("no_regression", "regression_failures", 0, "less_equal", GateType.WARNING.value,
+                           f"every compared metric non-inferior to the baseline (a regression was accepted by "
+                           f"{accepted.by}: {accepted.reason})"),)
+    if settings.on_inconclusive == OnInconclusive.WARN:
+        return (
+            GateConfig("no_regression", "confirmed_regressions", 0, "less_equal", settings.gate,
+                       "no confirmed regression against the baseline"),
+            GateConfig("no_inconclusive_regression", "regression_failures", 0, "less_equal", GateType.WARNING.value,
+                       "no compared metric left inconclusive"),
+        )
+    return (GateConfig("no_regression", "regression_failures", 0, "less_equal", settings.gate,
+                       "every compared metric non-inferior to the baseline"),)

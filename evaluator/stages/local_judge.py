@@ -1,6 +1,9 @@
 """`judge.provider: huggingface`: a judge that runs in-process on the runner's own GPU or CPU — a model folder or a
 `.gguf` file in `judge.model` — batched, at no API cost, and no data leaves the runner. It asks with the same
-versioned prompt as the API judge and parses the verdict the same way."""
+versioned prompt as the API judge, but does not let the model write its verdict: for each criterion it puts the
+verdict's own opening after the prompt (`{"scores": {"accuracy": `) and reads the score as the most likely of the
+next tokens 1–5. A small model that would answer in prose still gives a score on the judge's scale (docs/judge.md,
+"A local judge")."""
 
 from __future__ import annotations
 
@@ -9,7 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluator.inputs.config import GenerationSettings, JudgeConfig
-from evaluator.stages.judge_client import SYSTEM_PROMPT, Verdict, build_messages, parse_verdict
+from evaluator.stages.judge_client import SYSTEM_PROMPT, Verdict, build_messages
+
+SCORE_OPENING = '{{"scores": {{"{criterion}": '
+"""What the verdict's JSON says before a criterion's score: the model's next token after it is the score."""
+SCORED_BY = "scored from the model's most likely next token among 1-5 for each criterion (no text generated)"
+SCORING_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -21,8 +29,8 @@ class _Prompt:
 
 
 class HuggingFaceJudge:
-    """A local model as the judge, through the Hugging Face generation backend (greedy, batched, stopped when
-    the verdict's JSON object closes)."""
+    """A local model as the judge, loaded by the Hugging Face generation backend (its chat template, device and
+    dtype); each criterion is one forward pass, batched."""
 
     in_process = True
     """Judged in one batch by run_judge, not call by call."""
@@ -41,11 +49,23 @@ class HuggingFaceJudge:
         return self.judge_many([messages])[0]
 
     def judge_many(self, batch: Sequence[list[dict[str, str]]]) -> list[Verdict]:
-        """Verdicts for many requests in the backend's batches; the system prompt comes from the settings."""
-        prompts = [_Prompt(str(index), messages[-1]["content"]) for index, messages in enumerate(batch)]
-        verdicts = []
-        for generation in self.backend.generate(prompts):
-            scores, reasoning, error = parse_verdict(generation.output, self.criteria)
-            verdicts.append(Verdict(scores, reasoning, error, generation.prompt_tokens or 0,
-                                    generation.completion_tokens or 0))
-        return verdicts
+        """Verdicts for many requests: every (request, criterion) is one prompt ending in the score's opening,
+        scored in batches; the system prompt comes from the settings."""
+        import torch
+
+        tokenizer, model = self.backend.tokenizer, self.backend.model
+        digits = [tokenizer.encode(str(score), add_special_tokens=False)[-1] for score in range(1, 6)]
+        prompts = [self.backend.prompt(_Prompt(str(index), messages[-1]["content"]))
+                   for index, messages in enumerate(batch)]
+        texts = [prompt + SCORE_OPENING.format(criterion=name) for prompt in prompts for name in self.criteria]
+        scores: list[int] = []
+        for start in range(0, len(texts), SCORING_BATCH):
+            encoded = tokenizer(texts[start:start + SCORING_BATCH], return_tensors="pt", padding=True,
+                                add_special_tokens=False)
+            with torch.inference_mode():  # left padding: the last position is every prompt's own last token
+                logits = model(**{k: v.to(model.device) for k, v in encoded.items()}).logits[:, -1, :]
+            scores += [int(i) + 1 for i in logits[:, digits].argmax(dim=-1).tolist()]
+        per_request = len(self.criteria)
+        return [Verdict(dict(zip(self.criteria, scores[i * per_request:(i + 1) * per_request])), SCORED_BY, None,
+                        len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) * per_request, 0)
+                for i, prompt in enumerate(prompts)]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evaluator.core.metrics import MetricValue, metric_definition
+from evaluator.core.names import Label
 from evaluator.core.stats import (
     PairedTable,
     mcnemar_midp_worse,
@@ -23,7 +24,7 @@ from evaluator.core.stats import (
     wilcoxon_pratt_worse,
 )
 
-PASS, CONFIRMED, INCONCLUSIVE = "pass", "confirmed_regression", "inconclusive"
+PASS, CONFIRMED, INCONCLUSIVE = Label.PASS, Label.CONFIRMED, Label.INCONCLUSIVE
 METHOD_PAIRED_BINARY = "paired: Tango score interval (continuity-corrected), McNemar mid-p"
 METHOD_PAIRED_NUMERIC = ("paired: betting confidence bound for the mean difference, p-value from the same bets "
                          "(Wilcoxon-Pratt secondary)")
@@ -183,7 +184,8 @@ def _cases_needed(test: MetricTest, margin: float) -> int | None:
     return math.ceil(test.n * (width / room) ** 2)
 
 
-def decide(test: MetricTest, p_adjusted: float, margin: float, alpha: float) -> MetricComparison:
+def verdict(test: MetricTest, p_adjusted: float, margin: float, alpha: float) -> MetricComparison:
+    """The compared metric's label and its verdict in words, from the test, the Holm-adjusted p-value and the margin."""
     sign = orientation(test.metric)
     if test.good_low > -margin:
         label = PASS
