@@ -29,8 +29,10 @@ def test_a_lazy_entry_is_imported_on_first_use_only() -> None:
             assert "path" in registry and registry.names() == ["path"]
             registry.check("path")
             assert "lazy_probe_module" not in sys.modules
+            registry.add("eager", object())
             probe = registry.get("path")
             assert "lazy_probe_module" in sys.modules and probe is sys.modules["lazy_probe_module"].Probe
+            assert registry.names() == ["path", "eager"]  # resolving a lazy entry keeps the order (the JSON Schema)
         finally:
             sys.path.remove(folder)
             sys.modules.pop("lazy_probe_module", None)

@@ -20,11 +20,14 @@ class Registry(Generic[T]):
         self.kind = kind
         self._items: dict[str, T] = {}
         self._lazy: dict[str, str] = {}
+        self._order: list[str] = []
+        """Names in the order they were registered: resolving a lazy entry does not reorder them."""
 
     def add(self, name: str, item: T) -> T:
         if name in self._items or name in self._lazy:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
         self._items[name] = item
+        self._order.append(name)
         return item
 
     def add_lazy(self, name: str, target: str) -> None:
@@ -32,6 +35,7 @@ class Registry(Generic[T]):
         if name in self._items or name in self._lazy:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
         self._lazy[name] = target
+        self._order.append(name)
 
     def check(self, name: str, where: str = "") -> None:
         """That `name` is registered (with a "did you mean" error if not), without importing a lazy entry."""
@@ -56,4 +60,4 @@ class Registry(Generic[T]):
         return iter(self.names())
 
     def names(self) -> list[str]:
-        return [*self._items, *self._lazy]
+        return list(self._order)
