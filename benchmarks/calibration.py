@@ -174,7 +174,7 @@ def numeric_rates(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
             "pass_plain_t": float(np.mean(plain > -MARGIN))}
 
 
-def agrees_with_paired_test(before: np.ndarray, after: np.ndarray, count: int) -> int:
+def disagreements_with_paired_test(before: np.ndarray, after: np.ndarray, count: int) -> int:
     """How many of the first `count` replicates `paired_test` itself decides differently (must be 0)."""
     from evaluator.stages.comparison import paired_test
 
@@ -197,7 +197,7 @@ def numeric_tables(reps: int = REPLICATES) -> dict[str, list[dict[str, object]]]
                        "true_change": float((after - before).mean()), **numeric_rates(before, after),
                        "replicates": reps}
                 if kind == "size" and n <= 200:
-                    row["disagreements_with_paired_test"] = agrees_with_paired_test(before, after, 200)
+                    row["disagreements_with_paired_test"] = disagreements_with_paired_test(before, after, 200)
                 rows[kind].append(row)
     return rows
 

@@ -4,6 +4,7 @@ sample through the real `openai` client). docs/statistics.md, "Stopping early"."
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def test_with_on_inconclusive_warn_a_comparison_below_the_line_does_not_stop_the
     from tests.helpers import scored
 
     now = [scored({"action": "a"}, "{}") for _ in range(60)]
-    now = [type(c)(**{**c.__dict__, "id": f"c{i}"}) for i, c in enumerate(now)]
+    now = [replace(c, id=f"c{i}") for i, c in enumerate(now)]
     before = {c.id: {"accuracy": True} for c in now}
     looker = Looker(config, (["accuracy"], True), Stage.AUTOMATED_METRICS, lambda results: before)
     assert not looker.settled(now, {c.id: c.checks for c in now})

@@ -64,3 +64,15 @@ def test_taskeval_schema_prints_the_shipped_files(capsys: pytest.CaptureFixture[
     assert json.loads(capsys.readouterr().out)["title"] == "taskeval report.json, version 1.0"
     assert main(["schema", "--baseline"]) == 0
     assert json.loads(capsys.readouterr().out) == shipped(BASELINE_SCHEMA)
+
+
+def test_a_record_with_a_key_its_type_does_not_have_is_refused_by_the_schema_not_by_a_crash() -> None:
+    """Publish mode builds the records from a fork's report: an extra key must be a named schema error."""
+    from evaluator.stages.results import Fingerprint
+
+    fingerprint = Fingerprint().to_json()
+    fingerprint["benchmark"]["injected"] = 1
+    data = {"report_version": "1.0", "decision": "BLOCK", "metrics": {}, "stages": [], "cases": [], "gates": [],
+            "started_at": "", "duration_seconds": 0, "warnings": [], "fingerprint": fingerprint, "config": {}}
+    problems = validation_errors(data, shipped(REPORT_SCHEMA), limit=20)
+    assert any(p.startswith("fingerprint.benchmark: Additional properties are not allowed") for p in problems)

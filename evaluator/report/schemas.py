@@ -51,11 +51,12 @@ def type_schema(annotation: Any) -> dict[str, Any]:
 
 
 def record_schema(cls: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An object with one property per field of the record (every field required: `to_json` writes them all)."""
+    """An object with one property per field of the record, and no other (every field required: `to_json` writes
+    them all), so a reader can build the record from it without a surprise key."""
     hints = typing.get_type_hints(cls)
     properties = {f.name: type_schema(hints[f.name]) for f in dataclasses.fields(cls)}
     properties.update(extra or {})
-    return {"type": "object", "required": sorted(properties), "properties": properties}
+    return {"type": "object", "required": sorted(properties), "properties": properties, "additionalProperties": False}
 
 
 def _metric_value() -> dict[str, Any]:
