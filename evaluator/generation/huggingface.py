@@ -95,10 +95,14 @@ def build_prompt(tokenizer: Any, text: str, settings: GenerationSettings) -> str
 class JsonStoppingCriteria:
     """Per-row stopping for `generate`: feeds each new token's text (from a table) to a JsonStopScanner."""
 
-    def __init__(self, token_texts: list[str], rows: int) -> None:
+    def __init__(self, token_texts: list[str], rows: int, prompt_width: int = 0) -> None:
         self.token_texts = token_texts
         self.scanners = [JsonStopScanner() for _ in range(rows)]
         self.stopped = [False] * rows
+        self.prompt_width = prompt_width
+        self.generated_at_stop: list[int | None] = [None] * rows
+        """Per row, how many tokens it had generated when it stopped: what follows is the batch's padding, not the
+        row's output (its token count must not depend on which cases share its batch)."""
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
@@ -106,6 +110,8 @@ class JsonStoppingCriteria:
         for row, token in enumerate(input_ids[:, -1].tolist()):
             if not self.stopped[row] and token < len(self.token_texts):
                 self.stopped[row] = self.scanners[row].feed(self.token_texts[token])
+                if self.stopped[row]:
+                    self.generated_at_stop[row] = input_ids.shape[1] - self.prompt_width
         return torch.tensor(self.stopped, dtype=torch.bool, device=input_ids.device)
 
 
@@ -311,7 +317,7 @@ class HuggingFaceBackend:
 
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         encoded = {key: value.to(self.model.device) for key, value in encoded.items()}
-        stopping = JsonStoppingCriteria(self.token_texts, len(prompts))
+        stopping = JsonStoppingCriteria(self.token_texts, len(prompts), encoded["input_ids"].shape[1])
         started = time.perf_counter()
         with torch.inference_mode():
             output = self.model.generate(
@@ -327,18 +333,18 @@ class HuggingFaceBackend:
         prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()
         generations = []
         for row, tokens in enumerate(output[:, prompt_width:].tolist()):
-            generations.append(self._finish(tokens, stopping.stopped[row], prompt_tokens[row], elapsed_ms))
+            generations.append(self._finish(tokens, stopping.generated_at_stop[row], prompt_tokens[row], elapsed_ms))
         return generations
 
-    def _finish(self, tokens: list[int], stopped: bool, prompt_tokens: int, latency_ms: float) -> Generation:
-        """Text and token count of one generated row; truncated when it ran out of max_new_tokens unfinished."""
-        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
-        used = tokens
-        if eos in tokens:
-            used = tokens[: tokens.index(eos) + 1]
-        elif stopped:
-            while used and used[-1] == pad and pad != eos:
-                used = used[:-1]
+    def _finish(self, tokens: list[int], generated_at_stop: int | None, prompt_tokens: int,
+                latency_ms: float) -> Generation:
+        """Text and token count of one generated row (up to its end-of-sequence, or to where the JSON stop ended it:
+        never the padding that follows while the rest of its batch runs on); truncated when it ran out of
+        max_new_tokens unfinished."""
+        eos = self.tokenizer.eos_token_id
+        used = tokens[:generated_at_stop] if generated_at_stop is not None else tokens
+        if eos in used:
+            used = used[: used.index(eos) + 1]
         text = self.tokenizer.decode(used, skip_special_tokens=True)
         text, closed = cut_at_stop(text)
         truncated = not closed and eos not in used and len(tokens) >= self.settings.max_new_tokens
