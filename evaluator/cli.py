@@ -1,4 +1,5 @@
-"""The `taskeval` command: `run` evaluates and gates, `validate` checks inputs without running anything.
+"""The `taskeval` command: `run` evaluates and gates (with `--shard K/N`, one shard of a run), `gate` merges the shard
+records of a run and gates once, `validate` checks inputs without running anything.
 
 Exit codes: 0 DEPLOY, 1 BLOCK, 2 ERROR (bad input, a model that does not load, an internal failure).
 """
@@ -21,7 +22,7 @@ from evaluator.core.redaction import redact, register_environment
 from evaluator.stages.gates import DEPLOY
 
 if TYPE_CHECKING:
-    from evaluator.pipeline import Inputs
+    from evaluator.pipeline import Inputs, RunOptions
     from evaluator.stages.results import AcceptedRegression, RunResult
 
 EXIT_DEPLOY, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
@@ -32,6 +33,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be a positive integer")
     return value
+
+
+def _add_decision_arguments(command: argparse.ArgumentParser) -> None:
+    """What a command that decides takes: the production baseline, where the new one and the reports go."""
+    command.add_argument("--baseline", type=Path, help="baseline JSON of the model in production (enables stage 3)")
+    command.add_argument("--update-baseline", type=Path, metavar="FILE",
+                         help="write this run's baseline to FILE when the decision is DEPLOY")
+    command.add_argument("--output-dir", type=Path, default=Path("taskeval-report"),
+                         help="where report.json and report.md go (default: taskeval-report)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,11 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--benchmark", type=Path, required=True, help="JSON array or JSONL file of cases")
     run.add_argument("--config", type=Path, help="YAML gate configuration (built-in defaults without it)")
     run.add_argument("--predictions", type=Path, help="JSONL of {id, output}: score these instead of a model")
-    run.add_argument("--baseline", type=Path, help="baseline JSON of the model in production (enables stage 3)")
-    run.add_argument("--update-baseline", type=Path, metavar="FILE",
-                     help="write this run's baseline to FILE when the decision is DEPLOY")
-    run.add_argument("--output-dir", type=Path, default=Path("taskeval-report"),
-                     help="where report.json and report.md go (default: taskeval-report)")
+    _add_decision_arguments(run)
     run.add_argument("--limit", type=_positive_int, help="evaluate a seeded sample of N cases")
     run.add_argument("--seed", type=int, help="seed for --limit and the judge's sample (default: judge.seed)")
     run.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
@@ -64,6 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trust-remote-code", action="store_true",
                      help="let the model's own Python code run (transformers' trust_remote_code); the configuration "
                           "alone cannot allow it")
+    run.add_argument("--shard", metavar="K/N", help="evaluate only shard K of N (cases split by a stable hash of "
+                     "their id) and write its record, shard-K-of-N.json in --output-dir, for `taskeval gate` "
+                     "(docs/scaling.md)")
+
+    gate = commands.add_parser("gate", help="merge the records of every shard of a run, then judge, compare, gate and "
+                                            "report once, on the whole benchmark (docs/scaling.md)")
+    gate.add_argument("records", nargs="+", type=Path, metavar="SHARD_RECORDS",
+                      help="the shard records (shard-K-of-N.json), or folders holding them")
+    gate.add_argument("--benchmark", type=Path, required=True, help="the benchmark the shards ran")
+    gate.add_argument("--config", type=Path, help="the configuration the shards ran (built-in defaults without it)")
+    _add_decision_arguments(gate)
+    gate.add_argument("--limit", type=_positive_int, help="the --limit the shards ran with")
+    gate.add_argument("--seed", type=int, help="the --seed the shards ran with (default: judge.seed)")
+    gate.add_argument("--no-cache", action="store_true", help="ignore and do not write the judge's cache")
+    gate.add_argument("--quiet", action="store_true", help="no progress bar")
+    gate.add_argument("--accept-regression", metavar="REASON",
+                      help="accept a regression against the baseline on purpose (as for `taskeval run`)")
 
     validate = commands.add_parser("validate", help="check a configuration (and a benchmark) without running")
     validate.add_argument("--config", type=Path, required=True)
@@ -77,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
     init.add_argument("--sample", action="store_true", help="also write benchmarks/sample.jsonl, a 27-case benchmark "
                                                             "of the example Task API, so `taskeval run` works at once")
+    init.add_argument("--shards", type=_positive_int, metavar="N", help="write the workflow that splits the benchmark "
+                      "over N runners (an Actions matrix) and gates once (docs/scaling.md)")
     schema = commands.add_parser("schema", help="print the configuration's JSON Schema (or report.json's, "
                                                 "baseline.json's)")
     which = schema.add_mutually_exclusive_group()
@@ -107,7 +132,8 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
     colour = colour_wanted(sys.stdout)
     planned = result.fingerprint.benchmark.cases
     cases = f"{len(result.cases)} of {planned}" if len(result.cases) < planned else str(planned)
-    lines = [f"\ntaskeval: {paint(result.decision, colour)}  ({cases} cases, {result.duration_seconds:.1f} s)"]
+    merged = f", merged from {len(result.shards)} shards" if result.shards else ""
+    lines = [f"\ntaskeval: {paint(result.decision, colour)}  ({cases} cases{merged}, {result.duration_seconds:.1f} s)"]
     for gate in result.gates:
         mark = paint("WARN" if gate.warns and gate.passed is False else
                      {True: "PASS", False: "FAIL", None: "N/A "}[gate.passed], colour)
@@ -151,7 +177,7 @@ def accepted_regression(reason: str | None) -> AcceptedRegression | None:
 
 def command_run(args: argparse.Namespace) -> int:
     """Check the outputs can be written, run, then write reports (and the baseline, on DEPLOY) all or none."""
-    from evaluator.pipeline import RunOptions, run_and_write
+    from evaluator.pipeline import RunOptions
 
     if args.quiet:
         from evaluator.core.environment import quiet_libraries
@@ -167,6 +193,50 @@ def command_run(args: argparse.Namespace) -> int:
         progress=not args.quiet, accept_regression=accepted_regression(args.accept_regression),
         stop_early=args.stop_early,
     )
+    if args.shard is not None:
+        return command_shard(args, options)
+    return run_and_report(args, options)
+
+
+def command_shard(args: argparse.Namespace, options: RunOptions) -> int:
+    """`taskeval run --shard K/N`: this shard's outputs, scored, in its record; no verdict (the gate decides)."""
+    from evaluator.core.sharding import parse_shard
+    from evaluator.pipeline import write_shard
+
+    shard = parse_shard(args.shard)
+    for flag, given in (("--baseline", args.baseline), ("--update-baseline", args.update_baseline),
+                        ("--accept-regression", args.accept_regression)):
+        if given is not None:
+            raise TaskevalError(f"{flag} belongs to `taskeval gate`, not to a shard: a shard decides nothing",
+                                f"drop {flag} here and give it to `taskeval gate` with the shard records")
+    record, results, path = write_shard(options, shard, args.output_dir)
+    right = sum(1 for r in results if r.checks.get("accuracy") is True)
+    share = f"{right}/{len(results)} right" if results else "no cases"
+    print(f"\ntaskeval: shard {shard}: {len(results)} of {record.settings.cases} cases ({share}; not a verdict: "
+          f"`taskeval gate` decides on all {shard.count} shards)\nshard record: {path}")
+    return EXIT_DEPLOY
+
+
+def command_gate(args: argparse.Namespace) -> int:
+    """`taskeval gate SHARD_RECORDS…`: merge, then the judge, the comparison, the gates and the reports, once."""
+    from evaluator.pipeline import RunOptions
+
+    if args.quiet:
+        from evaluator.core.environment import quiet_libraries
+
+        quiet_libraries()
+    options = RunOptions(
+        benchmark=args.benchmark, config=args.config, baseline=args.baseline, limit=args.limit, seed=args.seed,
+        use_cache=not args.no_cache, progress=not args.quiet,
+        accept_regression=accepted_regression(args.accept_regression), shard_records=tuple(args.records),
+    )
+    return run_and_report(args, options)
+
+
+def run_and_report(args: argparse.Namespace, options: RunOptions) -> int:
+    """Run (or merge and gate), write the reports and the baseline when due, print the summary; the exit code."""
+    from evaluator.pipeline import run_and_write
+
     written = run_and_write(options, args.output_dir, "output folder (--output-dir)", args.update_baseline,
                             "baseline file (--update-baseline)")
     print_summary(written.result, written.json_path, written.markdown_path)
@@ -218,7 +288,7 @@ def what_it_can_decide(inputs: Inputs) -> list[str]:
 def command_init(args: argparse.Namespace) -> int:
     from evaluator.init_project import init_project
 
-    written = init_project(Path.cwd(), args.force, args.sample)
+    written = init_project(Path.cwd(), args.force, args.sample, args.shards)
     for path in written:
         print(f"wrote {path.relative_to(Path.cwd())}")
     from evaluator.stages.benchmark_power import cases_for_identical
@@ -245,7 +315,8 @@ def command_schema(args: argparse.Namespace) -> int:
     return EXIT_DEPLOY
 
 
-COMMANDS = {"run": command_run, "validate": command_validate, "init": command_init, "schema": command_schema}
+COMMANDS = {"run": command_run, "gate": command_gate, "validate": command_validate, "init": command_init,
+            "schema": command_schema}
 
 
 def _clear_stale_reports(args: argparse.Namespace) -> None:

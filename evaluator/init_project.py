@@ -1,6 +1,6 @@
 """`taskeval init`: a starter configuration, its JSON Schema (for editor completion), one workflow for the gate's
-whole life cycle, the `.gitignore` lines for what taskeval writes, and with `--sample` a small benchmark, written
-into the current repository."""
+whole life cycle (with `--shards N`, split over N runners), the `.gitignore` lines for what taskeval writes, and with
+`--sample` a small benchmark, written into the current repository."""
 
 from __future__ import annotations
 
@@ -56,10 +56,30 @@ def gitignore_text(root: Path) -> str | None:
         "".join(f"{line}\n" for line in missing)
 
 
-def init_project(root: Path, force: bool = False, sample: bool = False) -> list[Path]:
+MAX_SHARDS = 256
+"""GitHub Actions runs at most 256 jobs of one matrix."""
+
+
+def sharded_workflow(shards: int) -> str:
+    """The sharded workflow for `shards` runners (the template is written for 4)."""
+    if not 2 <= shards <= MAX_SHARDS:
+        raise TaskevalError(f"--shards {shards}: a sharded workflow needs 2 to {MAX_SHARDS} shards",
+                            "leave --shards out for the one-runner workflow")
+    text = template("workflow-sharded.yml")
+    for old, new in (("shard: [1, 2, 3, 4]", f"shard: [{', '.join(str(k) for k in range(1, shards + 1))}]"),
+                     ("}}/4", f"}}}}/{shards}"), ("-of-4", f"-of-{shards}"), ("--shards 4", f"--shards {shards}"),
+                     (" 4 runners", f" {shards} runners"), ("matrix of 4 jobs", f"matrix of {shards} jobs"),
+                     ("its quarter of the", "its share of the"), ("the 4 records", f"the {shards} records")):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def init_project(root: Path, force: bool = False, sample: bool = False, shards: int | None = None) -> list[Path]:
     """Write the files under `root`; an existing one is an error unless `force` (.gitignore is only added to).
-    Returns what was written."""
-    workflow = template("workflow.yml").replace("branches: [main]", f"branches: [{default_branch(root)}]")
+    With `shards`, the workflow splits the benchmark over that many runners. Returns what was written."""
+    workflow = template("workflow.yml") if shards is None else sharded_workflow(shards)
+    workflow = workflow.replace("branches: [main]", f"branches: [{default_branch(root)}]")
     files = {root / CONFIG: template("taskeval.yaml"), root / SCHEMA: schema_text(), root / WORKFLOW: workflow}
     if sample:
         files[root / SAMPLE] = template("sample-benchmark.jsonl")

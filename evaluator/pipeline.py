@@ -10,17 +10,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evaluator.core.cache_signing import cache_signer
+from evaluator import __version__
+from evaluator.core.cache_signing import CacheSigner, cache_signer
 from evaluator.core.environment import current_commit, library_versions, quiet_libraries, workflow_run_url
 from evaluator.core.errors import TaskevalError
-from evaluator.core.files import check_writable_dir, check_writable_file
+from evaluator.core.files import check_writable_dir, check_writable_file, dumps_strict, write_atomically
 from evaluator.core.hashing import compact_json, sha256_hex
 from evaluator.core.metrics import METRICS, MetricValue
 from evaluator.core.names import Stage
-from evaluator.core.records import Backend, Case
+from evaluator.core.records import Backend, Case, Generation, LatencySample
 from evaluator.core.redaction import stand_in_notes
+from evaluator.core.sharding import Shard
 from evaluator.generation.cache import OutputCache
 from evaluator.generation.predictions import PredictionsBackend
+from evaluator.generation.shards import RecordedBackend, RunSettings, ShardRecord, merge_records, record_paths
 from evaluator.inputs.baseline import Baseline, load_baseline
 from evaluator.inputs.benchmark import benchmark_fingerprint, limit_cases, load_benchmark
 from evaluator.inputs.config import Config, latency_reader, load_config
@@ -33,7 +36,7 @@ from evaluator.stages.comparison import ComparisonDetails, planned_judge_warning
 from evaluator.stages.early_stop import lookers, seeded_order
 from evaluator.stages.gates import DEPLOY, GateResult, decide, evaluate_gates, regression_gates
 from evaluator.stages.judge import JudgeDetails, run_judge, sample_size
-from evaluator.stages.latency import run_latency
+from evaluator.stages.latency import latency_result, latency_sample, run_latency, time_requests
 from evaluator.stages.results import (
     FAILED,
     PASSED,
@@ -46,7 +49,7 @@ from evaluator.stages.results import (
     skipped,
 )
 from evaluator.stages.safety import RedTeamCase, load_suite, safety_stage
-from evaluator.stages.scoring import CaseResult
+from evaluator.stages.scoring import CaseResult, score_cases
 
 MODEL_STAGES = (Stage.AUTOMATED_METRICS, Stage.SAFETY, Stage.LATENCY)
 """The stages that run the model (their time is what a GPU-hour price is charged for)."""
@@ -74,6 +77,8 @@ class RunOptions:
     """A regression accepted on purpose: the comparison's gate only warns, and the report says who and why."""
     stop_early: bool = False
     """Stop once every verdict is settled, whatever the configuration says (`--stop-early`, the Action's input)."""
+    shard_records: tuple[Path, ...] = ()
+    """`taskeval gate`: the shard records (files or folders) whose outputs this run scores, judges and gates."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ def load_inputs(config_path: Path | None, benchmark: Path | None, baseline: Path
 
 
 def make_backend(options: RunOptions, config: Config, all_cases: list[Case], suite: list[RedTeamCase]) -> Backend:
+    """What produces the outputs: a predictions file, or the configured backend running --model."""
     if options.predictions is not None:
         return PredictionsBackend(options.predictions, [c.id for c in all_cases], [c.id for c in suite])
     if options.model is None:
@@ -107,6 +113,48 @@ def make_backend(options: RunOptions, config: Config, all_cases: list[Case], sui
     return BACKENDS.get(config.generation.backend)(options.model, config.generation, options.device)
 
 
+@dataclass(frozen=True)
+class Caching:
+    """The run's signed caches: the output cache for this backend's key (None without a key, without a signing key
+    or with --no-cache), the folder the judge's cache shares, and what to say about the signing key."""
+
+    outputs: OutputCache | None
+    signer: CacheSigner | None
+    folder: Path | None
+    note: str | None
+
+
+def caching(options: RunOptions, config: Config, backend: Backend) -> Caching:
+    key = backend.cache_key()
+    signer, signer_note = cache_signer() if options.use_cache else (None, None)
+    folder = Path(config.generation.cache_dir) if signer is not None else None
+    outputs = OutputCache(folder, key, signer) if key is not None and folder and signer else None
+    return Caching(outputs, signer, folder, signer_note)
+
+
+def backend_notes(backend: Backend, caches: Caching) -> tuple[str, ...]:
+    """What the run should say about how its outputs were made: the backend's own notes first (a served replica
+    marked down, here or in a shard), then the caches'."""
+    found = (*getattr(backend, "notes", ()), caches.note, caches.outputs.note if caches.outputs else None)
+    return tuple(note for note in found if note)
+
+
+def run_seed(options: RunOptions, config: Config) -> int:
+    """The seed of --limit's sample, the judge's sample and the latency sample: --seed, else judge.seed."""
+    return options.seed if options.seed is not None else config.judge.seed
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def refuse_stop_early(config: Config, options: RunOptions, what: str) -> None:
+    """stop_early settles verdicts as cases arrive in one process; a sharded run evaluates every case."""
+    if config.stop_early or options.stop_early:
+        raise TaskevalError(f"{what} cannot stop early: stop_early settles verdicts as the cases of one process "
+                            "arrive, and a sharded run evaluates every case of every shard",
+                            "leave --stop-early (and the config's stop_early) out of a sharded run; shards are how "
+                            "a long run gets shorter (docs/scaling.md)")
 
 
 def run_safety(suite: list[RedTeamCase], backend: Backend, cache: OutputCache | None, config: Config,
@@ -123,7 +171,10 @@ def run_safety(suite: list[RedTeamCase], backend: Backend, cache: OutputCache | 
 
 
 def latency_stage(cases: list[Case], backend: Backend, config: Config, seed: int, progress: bool) -> StageResult:
-    """Latency, only when something reads it (a gate, the comparison, or an explicit `latency:` section)."""
+    """Latency, only when something reads it (a gate, the comparison, or an explicit `latency:` section); merged
+    shards bring the requests each shard timed."""
+    if isinstance(backend, RecordedBackend) and backend.latency is not None:
+        return latency_result(backend.latency, 0.0)  # `measure` adds the time the shards took
     if latency_reader(config) is None:
         return skipped(Stage.LATENCY, "nothing reads it: no gate or compared metric on latency, and no latency: "
                                       "section in the config (add `latency: {samples: 20}` to measure it)")
@@ -149,7 +200,7 @@ def run_fingerprint(options: RunOptions, config: Config, cases: list[Case], tota
                     seed: int) -> Fingerprint:
     """What was evaluated, how, and on what (the baseline keeps the same digests to spot differences)."""
     model = backend.fingerprint()
-    libraries = library_versions()
+    libraries = backend.libraries if isinstance(backend, RecordedBackend) else library_versions()
     schema = Path(config.metrics.schema) if config.metrics.schema else None
     prompt = {"template": config.generation.prompt_template, "system": config.generation.system_prompt}
     return Fingerprint(
@@ -223,17 +274,12 @@ class Measured:
     """With stop_early: where stage 1 and the judge stopped, and why."""
 
 
-def measure(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int, judge_key: str | None
-            ) -> tuple[Measured, Backend]:
+def measure(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int, judge_key: str | None,
+            backend: Backend) -> Measured:
     """Generate (through the cache) and score: automated metrics, the judge's sample, the red-team suite, latency."""
     config, suite, baseline = inputs.config, inputs.suite, inputs.baseline
-    if not options.progress:
-        quiet_libraries()
-    backend = make_backend(options, config, inputs.cases, suite)
-    key = backend.cache_key()
-    signer, signer_note = cache_signer() if options.use_cache else (None, None)
-    cache_dir = Path(config.generation.cache_dir) if signer is not None else None
-    cache = OutputCache(cache_dir, key, signer) if key is not None and cache_dir and signer else None
+    caches = caching(options, config, backend)
+    cache, signer, cache_dir = caches.outputs, caches.signer, caches.folder
     stage_looker, judge_looker = lookers(config, baseline, options.accept_regression is not None,
                                          benchmark_fingerprint(cases))
     automated, case_results = run_automated_metrics(seeded_order(cases, seed) if config.stop_early else cases,
@@ -244,10 +290,13 @@ def measure(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int, j
                        looker=judge_looker)
     stages = [automated, judged.stage, run_safety(suite, backend, cache, config, options.progress),
               latency_stage(cases, backend, config, seed, options.progress)]
-    notes = tuple(note for note in (signer_note, cache.note if cache is not None else None) if note)
+    notes = backend_notes(backend, caches)
+    if isinstance(backend, RecordedBackend):  # the model ran in the shards: their time is the stages' time
+        stages = [replace(s, duration_seconds=s.duration_seconds + backend.duration(s.name))
+                  if s.name in MODEL_STAGES and s.status == PASSED else s for s in stages]
     stops = (automated.details.stopping if isinstance(automated.details, AutomatedDetails) else None,
              judged.stage.details.stopping if isinstance(judged.stage.details, JudgeDetails) else None)
-    return Measured(stages, case_results, judged.scores, notes, tuple(s for s in stops if s is not None)), backend
+    return Measured(stages, case_results, judged.scores, notes, tuple(s for s in stops if s is not None))
 
 
 def gate(config: Config, baseline: Baseline | None, stages: list[StageResult], table: dict[str, MetricValue],
@@ -269,24 +318,51 @@ def run_warnings(planned: tuple[str, ...], stages: list[StageResult], gates: lis
             *(f"gate '{g.name}' {g.explanation}" for g in gates if g.passed is None))
 
 
+def shared_settings(config: Config, cases: list[Case], total: int, seed: int, limit: int | None) -> dict[str, Any]:
+    """The settings a gate computes from its own inputs, and every shard record must carry the same."""
+    return {"taskeval": __version__, "benchmark_sha256": benchmark_fingerprint(cases), "cases": len(cases),
+            "total_cases": total, "config_sha256": config.digest, "seed": seed, "limit": limit}
+
+
+def latency_ids(config: Config, cases: list[Case], seed: int) -> list[str] | None:
+    """The cases the latency stage times (None: nothing reads latency, so it does not run)."""
+    if latency_reader(config) is None:
+        return None
+    return [case.id for case in latency_sample(cases, config.latency.samples, seed)]
+
+
+def merged_shards(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int) -> RecordedBackend:
+    """`taskeval gate`: the shard records, read and checked against each other and this run's inputs."""
+    return merge_records(record_paths(options.shard_records),
+                         shared_settings(inputs.config, cases, len(inputs.cases), seed, options.limit),
+                         [case.id for case in cases], [case.id for case in inputs.suite],
+                         latency_ids(inputs.config, cases, seed))
+
+
 def run(options: RunOptions) -> RunResult:
     """The run: inputs → outputs and scores → comparison → metric table → gates → decision."""
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started_at = now()
     started = time.perf_counter()
     inputs = load_inputs(options.config, options.benchmark, options.baseline)
+    if options.shard_records:
+        refuse_stop_early(inputs.config, options, "a gate over shard records")
     if options.stop_early:
         inputs = replace(inputs, config=replace(inputs.config, stop_early=True))
     config, baseline = inputs.config, inputs.baseline
     judge_key = options.judge_api_key or os.environ.get("OPENAI_API_KEY")
     keys = stand_in_notes({"the judge's API key": judge_key if config.judge.provider != "none" else None,
                            config.generation.api_key_env: os.environ.get(config.generation.api_key_env)
-                           if config.generation.backend == "openai" else None})
-    seed = options.seed if options.seed is not None else config.judge.seed
+                           if config.generation.backend == "openai" and not options.shard_records else None})
+    seed = run_seed(options, config)
     cases = limit_cases(inputs.cases, options.limit, seed)
     planned = (*keys, *planned_warnings(config, baseline, cases, seed))
     for warning in planned:
         print(f"taskeval: warning: {warning}", file=sys.stderr)
-    measured, backend = measure(options, inputs, cases, seed, judge_key)
+    if not options.progress:
+        quiet_libraries()
+    backend = (merged_shards(options, inputs, cases, seed) if options.shard_records
+               else make_backend(options, config, inputs.cases, inputs.suite))
+    measured = measure(options, inputs, cases, seed, judge_key, backend)
     stages = list(measured.stages)
     fingerprint = run_fingerprint(options, config, cases, len(inputs.cases), backend, seed)
     if baseline is None:
@@ -306,7 +382,66 @@ def run(options: RunOptions) -> RunResult:
         duration_seconds=time.perf_counter() - started, cost=run_cost(config, stages, table),
         judge_scores=measured.judge_scores, accepted_regression=options.accept_regression,
         stopping=measured.stopping,
+        shards=tuple(len(r.case_ids) for r in backend.records) if isinstance(backend, RecordedBackend) else (),
     )
+
+
+def run_shard(options: RunOptions, shard: Shard) -> tuple[ShardRecord, list[CaseResult]]:
+    """`taskeval run --shard K/N`: generate (through the cache) this shard's cases, its part of the red-team suite
+    and of the latency sample, and score its cases; the judge, the comparison and the gates run once, in the gate."""
+    started_at = now()
+    inputs = load_inputs(options.config, options.benchmark, None)
+    config = inputs.config
+    refuse_stop_early(config, options, f"shard {shard}")
+    seed = run_seed(options, config)
+    cases = limit_cases(inputs.cases, options.limit, seed)
+    mine = [case for case in cases if shard.holds(case.id)]
+    if not options.progress:
+        quiet_libraries()
+    backend = make_backend(options, config, inputs.cases, inputs.suite)
+    caches = caching(options, config, backend)
+    durations: dict[str, float] = {}
+    began = time.perf_counter()
+    outputs = generate_outputs(backend, mine, caches.outputs, options.progress)
+    results = score_cases(mine, outputs, config.metrics.ignore_fields, inputs.schema_validator)
+    durations[str(Stage.AUTOMATED_METRICS)] = time.perf_counter() - began
+    red_team: dict[str, Generation] | None = None
+    if inputs.suite and backend.covers(inputs.suite):
+        began = time.perf_counter()
+        part = [case for case in inputs.suite if shard.holds(case.id)]
+        red_team = dict(zip([case.id for case in part],
+                            generate_outputs(backend, part, caches.outputs, options.progress, label="red-team")))
+        durations[str(Stage.SAFETY)] = time.perf_counter() - began
+    timed: tuple[LatencySample, ...] | None = None
+    chosen = latency_ids(config, cases, seed)
+    if chosen is not None and backend.runs_model:
+        began = time.perf_counter()
+        by_id = {case.id: case for case in cases}
+        timed = tuple(time_requests([by_id[i] for i in chosen if shard.holds(i)], backend, options.progress))
+        durations[str(Stage.LATENCY)] = time.perf_counter() - began
+    fingerprint = run_fingerprint(options, config, cases, len(inputs.cases), backend, seed)
+    settings = RunSettings(**shared_settings(config, cases, len(inputs.cases), seed, options.limit),
+                           model=fingerprint.model, environment=fingerprint.environment)
+    record = ShardRecord(shard, settings, backend.description, fingerprint.libraries, tuple(c.id for c in mine),
+                         dict(zip([case.id for case in mine], outputs)), red_team, timed, durations,
+                         backend_notes(backend, caches),
+                         tuple(result.to_json() for result in results), started_at, fingerprint.commit)
+    return record, results
+
+
+def write_shard(options: RunOptions, shard: Shard, output_dir: Path, output_label: str = "output folder (--output-dir)"
+                ) -> tuple[ShardRecord, list[CaseResult], Path]:
+    """Run one shard and write its record (atomically) into the output folder, as `shard-K-of-N.json`."""
+    check_writable_dir(output_dir, output_label)
+    record, results = run_shard(options, shard)
+    path = output_dir / shard.file_name
+    try:
+        write_atomically(path, dumps_strict(record.to_json(), indent=1) + "\n")
+    except OSError as error:
+        raise TaskevalError(f"{path}: the shard record could not be written ({error.strerror or error})",
+                            "free disk space or fix the folder's permissions and run the shard again: its outputs "
+                            "are cached") from None
+    return record, results, path
 
 
 @dataclass(frozen=True)

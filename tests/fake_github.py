@@ -39,6 +39,9 @@ class GitHubState:
     """Endpoint (its handler's name, e.g. `get_asset`) → the statuses its next calls answer, in order (the last one
     repeats); 200 answers normally, 0 closes the connection without an answer (a time-out or a reset)."""
     next_id: int = 100
+    artifacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Workflow-run artifacts (what actions/upload-artifact stores), by id; their zips in `artifact_data`."""
+    artifact_data: dict[int, bytes] = field(default_factory=dict)
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -63,6 +66,23 @@ class GitHubState:
         self.assets[asset_id] = asset
         self.asset_data[asset_id] = data
         return asset
+
+    def add_artifact(self, run_id: int, name: str, files: dict[str, bytes], expired: bool = False) -> None:
+        """An artifact of a workflow run, as actions/upload-artifact leaves it: a zip of `files`."""
+        import io
+        import zipfile
+
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as bundle:
+            for file_name, data in files.items():
+                bundle.writestr(file_name, data)
+        artifact_id = self.new_id()
+        self.artifacts[artifact_id] = {
+            "id": artifact_id, "node_id": f"A_{artifact_id}", "name": name, "size_in_bytes": len(buffer.getvalue()),
+            "url": f"{self.base}/repos/{REPO}/actions/artifacts/{artifact_id}",
+            "archive_download_url": f"{self.base}/repos/{REPO}/actions/artifacts/{artifact_id}/zip",
+            "expired": expired, "workflow_run": {"id": run_id}}
+        self.artifact_data[artifact_id] = buffer.getvalue()
 
     def release_assets(self, tag: str) -> dict[str, bytes]:
         release_id = self.releases[tag]["id"]
@@ -106,6 +126,9 @@ class _Routes:
             ("GET", rf"{prefix}/releases/assets/(\d+)", self.get_asset),
             ("PATCH", rf"{prefix}/releases/assets/(\d+)", self.rename_asset),
             ("DELETE", rf"{prefix}/releases/assets/(\d+)", self.delete_asset),
+            ("GET", rf"{prefix}/actions/runs/(\d+)", self.get_run),
+            ("GET", rf"{prefix}/actions/runs/(\d+)/artifacts", self.list_artifacts),
+            ("GET", rf"{prefix}/actions/artifacts/(\d+)/zip", self.download_artifact),
         ]
         for verb, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
@@ -181,6 +204,19 @@ class _Routes:
         if asset is None:
             return 404, {"message": "Not Found"}
         return (200, self.state.asset_data[int(asset_id)]) if accept == "application/octet-stream" else (200, asset)
+
+    def get_run(self, run_id: str, *_: Any) -> tuple[int, Any]:
+        url = f"{self.state.base}/repos/{REPO}/actions/runs/{run_id}"
+        return 200, {"id": int(run_id), "url": url, "artifacts_url": f"{url}/artifacts",
+                     "head_sha": self.state.head_sha}
+
+    def list_artifacts(self, run_id: str, *_: Any) -> tuple[int, Any]:
+        found = [a for a in self.state.artifacts.values() if a["workflow_run"]["id"] == int(run_id)]
+        return 200, {"total_count": len(found), "artifacts": found}
+
+    def download_artifact(self, artifact_id: str, *_: Any) -> tuple[int, Any]:
+        data = self.state.artifact_data.get(int(artifact_id))
+        return (200, data) if data is not None else (404, {"message": "Not Found"})
 
     def rename_asset(self, asset_id: str, data: Any, *_: Any) -> tuple[int, Any]:
         asset = self.state.assets[int(asset_id)]

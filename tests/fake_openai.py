@@ -57,10 +57,12 @@ def _completion(reply: Reply, model: str, chat: bool) -> dict[str, Any]:
 
 
 @contextmanager
-def fake_openai(script: Script) -> Iterator[FakeOpenAI]:
-    """Serve `script` on 127.0.0.1 (a free port) for the duration of the block."""
+def fake_openai(script: Script, slots: int | None = None) -> Iterator[FakeOpenAI]:
+    """Serve `script` on 127.0.0.1 (a free port) for the duration of the block. `slots`: how many requests it works
+    on at once (an inference server's parallel slots; the others wait their turn); None: no limit."""
     requests: list[dict[str, Any]] = []
     lock = threading.Lock()
+    working = threading.BoundedSemaphore(slots) if slots else None
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the access log
@@ -72,8 +74,14 @@ def fake_openai(script: Script) -> Iterator[FakeOpenAI]:
                 index = len(requests)
                 requests.append(body)
             reply = script(body, index)
-            if reply.delay_s:
-                time.sleep(reply.delay_s)
+            if working is not None:
+                working.acquire()
+            try:
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+            finally:
+                if working is not None:
+                    working.release()
             chat = self.path.endswith("/chat/completions")
             message = (reply.error_message or f"scripted {reply.status}").replace(
                 "{authorization}", self.headers.get("Authorization", ""))

@@ -57,3 +57,19 @@ def test_the_peer_runs_the_shipped_adapter_as_taskeval_prompts_it(tmp_path: Path
     plain = stage1.peer_command(Path("/venv"), ROOT / "tests/models/tiny-v2", ROOT / "tests/models/tiny-config.yaml",
                                 task, "out")
     assert "--apply_chat_template" not in plain and "peft=" not in plain[plain.index("--model_args") + 1]
+
+
+def test_replica_benchmark_runs_with_stand_ins(tmp_path: Path) -> None:
+    done = run_script("benchmarks/replicas.py", "--replicas", "1", "2", "--delay", "0.02", "--per-replica", "8",
+                      "--output", str(tmp_path / "replicas.json"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads((tmp_path / "replicas.json").read_text())["stand_ins"]["rows"]
+    assert [r["replicas"] for r in rows] == [1, 2] and rows[1]["requests_per_replica"] == [8, 8]
+
+
+def test_shard_benchmark_merges_to_the_one_run_report(tmp_path: Path) -> None:
+    done = run_script("benchmarks/shards.py", "--shards", "2", "--model", "tests/models/tiny-v2", "--output",
+                      str(tmp_path / "shards.json"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    (row,) = json.loads((tmp_path / "shards.json").read_text())["rows"]
+    assert row["shards"] == 2 and row["report_equals_one_run"] is True and len(row["shard_seconds"]) == 2

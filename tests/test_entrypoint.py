@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.shards import comparable
 from evaluator.cli import main as cli
 from tests.fake_github import REPO, GitHubState, fake_github
 from tests.helpers import EXAMPLES, ROOT, benchmark_rows, redteam_predictions, write_jsonl
@@ -50,7 +52,7 @@ HEAD = "abc123" * 6
 
 def run_action(workspace: Path, state: GitHubState, event_name: str = "pull_request", ref: str = "refs/pull/7/merge",
                predictions: str = "good.jsonl", dashed: bool = True, extra_event: dict[str, Any] | None = None,
-               **inputs: str) -> dict[str, Any]:
+               environment: dict[str, str] | None = None, **inputs: str) -> dict[str, Any]:
     event: dict[str, Any] = {"repository": {"default_branch": "main", "full_name": REPO}, **(extra_event or {})}
     if event_name == "pull_request":
         event["pull_request"] = {"number": 7, "head": {"sha": HEAD}}
@@ -67,7 +69,7 @@ def run_action(workspace: Path, state: GitHubState, event_name: str = "pull_requ
         "GITHUB_API_URL": state.base, "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": event_name,
         "GITHUB_EVENT_PATH": str(workspace / "event.json"), "GITHUB_REF": ref, "GITHUB_SHA": "0" * 40,
         "GITHUB_WORKSPACE": str(workspace), "GITHUB_OUTPUT": str(workspace / "output.txt"),
-        "GITHUB_STEP_SUMMARY": str(workspace / "summary.md"), "PYTHONPATH": str(ROOT),
+        "GITHUB_STEP_SUMMARY": str(workspace / "summary.md"), "PYTHONPATH": str(ROOT), **(environment or {}),
     })
     done = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], cwd=workspace, env=env, capture_output=True,
                           text=True, check=False)
@@ -260,3 +262,59 @@ def test_stop_early_input_stops_the_run_and_the_comment_says_so(workspace: Path)
     assert result["code"] == 1 and result["outputs"]["decision"] == "BLOCK"
     assert stop["stopped"] and stop["cases_used"] < 500
     assert f"**Stopped early**: stopped after {stop['cases_used']} of 500 cases" in comment["body"]
+
+
+RUN_ID = "4242"
+
+
+def test_a_sharded_workflow_replayed_shard_jobs_then_the_gate(workspace: Path) -> None:
+    """The matrix of `taskeval init --shards 2`: each shard job writes its record (upload-artifact stores it in the
+    stand-in, as the workflow's step does), then the gate job downloads the run's artifacts, merges, and posts one
+    comment and one check run; its report equals one unsharded run's. Then the gate without shard 2: ERROR."""
+    with fake_github() as state:
+        state.add_release("taskeval-baseline", {"baseline.json": baseline_bytes(workspace)})
+        for index in (1, 2):
+            shard = run_action(workspace, state, mode="shard", shard=f"{index}/2", **{"output-dir": f"out-{index}"})
+            assert shard["code"] == 0, shard["stderr"][-2000:]
+            record = workspace / shard["outputs"]["shard-record"]
+            assert record.name == f"shard-{index}-of-2.json" and f"shard {index}/2" in shard["summary"]
+            assert "decision" not in shard["outputs"]
+            state.add_artifact(int(RUN_ID), f"taskeval-shard-{index}-of-2", {record.name: record.read_bytes()})
+        assert not state.comments and not state.check_runs  # a shard decides nothing and posts nothing
+        whole = run_action(workspace, state, mode="evaluate", **{"output-dir": "gated"})  # one run, to compare
+        assert whole["code"] == 0
+        one_run = json.loads((workspace / "gated" / "report.json").read_text())
+        gate = run_action(workspace, state, mode="gate", predictions="", environment={"GITHUB_RUN_ID": RUN_ID},
+                          **{"output-dir": "gated"})
+        assert gate["code"] == 0, gate["stderr"][-2000:]
+        assert gate["outputs"]["decision"] == "DEPLOY"
+        assert len(state.comments) == 1 and len(state.check_runs) == 1
+        assert "merged from 2 shards" in next(iter(state.comments.values()))["body"]
+        assert json.loads((workspace / "gated" / "report.json").read_text())["shards"]["count"] == 2
+        assert sorted(p.name for p in (workspace / "taskeval-shards").iterdir()) == ["shard-1-of-2.json",
+                                                                                    "shard-2-of-2.json"]
+        assert comparable(json.loads((workspace / "gated" / "report.json").read_text())) == comparable(one_run)
+
+        # the gate of a run whose shard 2 never uploaded: ERROR, in the sticky comment and the check run too
+        for artifact_id in [i for i, a in state.artifacts.items() if a["name"].endswith("2-of-2")]:
+            del state.artifacts[artifact_id]
+        shutil.rmtree(workspace / "taskeval-shards")
+        failed = run_action(workspace, state, mode="gate", predictions="", environment={"GITHUB_RUN_ID": RUN_ID},
+                            **{"output-dir": "gated"})
+        assert failed["code"] == 2 and failed["outputs"]["decision"] == "ERROR"
+        assert "shard 2/2 is missing (have 1 of 2 records)" in failed["stdout"] + failed["stderr"]
+        (comment,) = state.comments.values()
+        assert "taskeval: ERROR" in comment["body"] and "shard 2/2 is missing" in comment["body"]
+        assert [run["conclusion"] for run in state.check_runs] == ["success", "failure"]
+        assert json.loads((workspace / "gated" / "report.json").read_text())["decision"] == "ERROR"
+
+
+def test_the_gate_fails_closed_when_github_cannot_list_the_artifacts(workspace: Path) -> None:
+    with fake_github() as state:
+        state.faults["list_artifacts"] = [500]
+        failed = run_action(workspace, state, mode="gate", predictions="", environment={"GITHUB_RUN_ID": RUN_ID})
+        assert failed["code"] == 2 and failed["outputs"]["decision"] == "ERROR"
+        assert "could not download the shard records (HTTP 500)" in failed["stdout"] + failed["stderr"]
+        (comment,) = state.comments.values()
+        assert "taskeval: ERROR" in comment["body"] and "DEPLOY" not in comment["body"]
+        assert [run["conclusion"] for run in state.check_runs] == ["failure"]

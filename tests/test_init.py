@@ -87,3 +87,38 @@ def test_init_writes_one_workflow_for_the_whole_life_cycle(tmp_path: Path, monke
     assert "27 cases" in capsys.readouterr().out
     assert main(["init", "--force"]) == 0  # .gitignore is not added to twice
     assert (tmp_path / ".gitignore").read_text().count("taskeval-report/") == 1
+
+
+def test_init_shards_writes_the_matrix_workflow_the_action_understands(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`taskeval init --shards 3`: a matrix of 3 shard jobs, each uploading the artifact the gate job downloads, and
+    two gate jobs after them (pull request; default branch); valid against GitHub's workflow schema."""
+    import subprocess
+    import sys
+
+    from evaluator.action.main import SHARD_ARTIFACT_PREFIX
+    from evaluator.core.sharding import parse_shard
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--shards", "3"]) == 0
+    path = tmp_path / ".github" / "workflows" / "taskeval.yml"
+    text = path.read_text()
+    assert "-of-4" not in text and "/4" not in text and "--shards 3" in text
+    workflow = yaml.safe_load(text)
+    shard_job = workflow["jobs"]["shard"]
+    assert shard_job["strategy"]["matrix"]["shard"] == [1, 2, 3] and shard_job["strategy"]["fail-fast"] is False
+    action, upload = [s for s in shard_job["steps"] if s.get("id") == "shard" or "upload-artifact" in s.get("uses", "")]
+    assert action["with"]["mode"] == "shard" and action["with"]["shard"] == "${{ matrix.shard }}/3"
+    assert parse_shard(action["with"]["shard"].replace("${{ matrix.shard }}", "3")).count == 3
+    assert upload["with"]["name"] == f"{SHARD_ARTIFACT_PREFIX}${{{{ matrix.shard }}}}-of-3"
+    assert upload["with"]["path"] == "${{ steps.shard.outputs.shard-record }}"
+    for name, update in (("gate-pull-request", "false"), ("gate-production", "auto")):
+        job = workflow["jobs"][name]
+        assert job["needs"] == "shard" and job["permissions"]["actions"] == "read"
+        (gate,) = [s for s in job["steps"] if s.get("uses", "").startswith("org/taskeval-action")]
+        assert gate["with"]["mode"] == "gate" and gate["with"]["update-baseline"] == update
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    done = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert main(["init", "--force", "--shards", "1"]) == 2  # one shard is the plain workflow

@@ -5,13 +5,7 @@ mode with the verdict's schema, and every sampled case gets a verdict."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,41 +13,15 @@ import pytest
 
 from evaluator.cli import main
 from evaluator.stages import judge_client
-from tests.helpers import BENCHMARK, smollm2
-
-SERVED_NAME = "smollm2-135m-instruct"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.helpers import BENCHMARK
+from tests.llama import SERVED_NAME
+from tests.llama import llama_server as serving
 
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    assert importlib.util.find_spec("llama_cpp"), "llama-cpp-python is not installed: `make dev-install` builds it"
-    port = free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2()), "--model_alias", SERVED_NAME,
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-            stdout=sink, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        while True:  # until it answers, or exits: no deadline a loaded machine could miss
-            assert process.poll() is None, f"llama.cpp's server exited: {log.read_text(errors='replace')[-2000:]}"
-            try:
-                with urllib.request.urlopen(f"{base_url}/models") as reply:
-                    assert SERVED_NAME in reply.read().decode()
-                break
-            except OSError:
-                time.sleep(0.5)
+    with serving(tmp_path_factory.mktemp("llama") / "server.log") as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait()
 
 
 def test_served_backend_and_judge_end_to_end_through_llama_cpp(llama_server: str, tmp_path: Path) -> None:

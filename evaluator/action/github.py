@@ -1,4 +1,5 @@
-"""The only module that talks to GitHub (PyGithub): baseline release asset, sticky comment, check run.
+"""The only module that talks to GitHub (PyGithub): baseline release asset, sticky comment, check run, and the shard
+records a sharded run's jobs uploaded as artifacts.
 
 Every call may fail for reasons that must never change the decision (a fork's read-only token, a missing
 permission, a missing release, an outage): the entrypoint catches every failure of a call and turns it into a
@@ -149,6 +150,33 @@ def explain(error: Exception, action: str) -> str:
     return f"could not {action} ({f'HTTP {status}' if status else 'no answer'}): {fix}"
 
 
+def unpack_records(archive: Path, destination: Path, artifact: str) -> None:
+    """The shard records (`shard-K-of-N.json`) of one artifact's zip, each written flat into `destination` under its
+    own name: no other file and no path inside the archive is followed, and a record that two artifacts hold is an
+    error (the merge would otherwise see it once)."""
+    import fnmatch
+    import zipfile
+
+    from evaluator.generation.shards import RECORD_GLOB
+
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = [m for m in bundle.infolist()
+                       if not m.is_dir() and fnmatch.fnmatch(Path(m.filename).name, RECORD_GLOB)]
+            if not members:
+                raise TaskevalError(f"the artifact {artifact} holds no shard record ({RECORD_GLOB})",
+                                    "upload the shard job's `shard-record` output, unrenamed")
+            for member in members:
+                target = destination / Path(member.filename).name
+                if target.exists():
+                    raise TaskevalError(f"the shard record {target.name} is in two artifacts ({artifact} and an "
+                                        "earlier one)", "upload each shard's record once, under its own name")
+                target.write_bytes(bundle.read(member))
+    except zipfile.BadZipFile:
+        raise TaskevalError(f"the artifact {artifact} is not a zip archive as GitHub serves artifacts",
+                            "re-run the workflow") from None
+
+
 class GitHubClient:
     """One repository, through PyGithub, with a short retry for transient errors."""
 
@@ -208,6 +236,25 @@ class GitHubClient:
         for old in (a for a in release.get_assets() if a.name == asset_name):
             old.delete_asset()
         uploaded.update_asset(asset_name)
+
+    def download_shard_records(self, run_id: int, prefix: str, destination: Path) -> list[str]:
+        """The shard records this workflow run's shard jobs uploaded (artifacts named `prefix…`), unpacked into
+        `destination`; returns the artifacts' names. Any failure raises (the caller reports ERROR): the merge then
+        names a shard that is missing, never decides without it."""
+        artifacts = [a for a in self.repo.get_workflow_run(run_id).get_artifacts() if a.name.startswith(prefix)]
+        expired = [a.name for a in artifacts if a.expired]
+        if expired:
+            raise TaskevalError(f"the shard artifact(s) {', '.join(expired)} of run {run_id} have expired",
+                                "re-run the whole workflow: the shard jobs upload their records again")
+        destination.mkdir(parents=True, exist_ok=True)
+        for artifact in artifacts:
+            archive = destination / f"{artifact.name}.zip"
+            self._github.requester.getFile(artifact.archive_download_url, str(archive), chunk_size=1 << 16)
+            try:
+                unpack_records(archive, destination, artifact.name)
+            finally:
+                archive.unlink(missing_ok=True)
+        return [a.name for a in artifacts]
 
     def upsert_comment(self, pr_number: int, check_name: str, body: str) -> str:
         """Create or edit in place the one sticky comment of this check on the pull request; returns its URL."""

@@ -25,11 +25,14 @@ from evaluator.core.names import Decision
 from evaluator.core.redaction import redact, register_environment, register_secrets
 
 if TYPE_CHECKING:
+    from evaluator.pipeline import RunOptions
     from evaluator.stages.gates import GateResult
 
 FAIL_ON = ("blocking", "warning", "never")
 Warn = Callable[[Exception, str], None]
-MODES = ("all", "evaluate", "publish", "validate")
+MODES = ("all", "evaluate", "publish", "validate", "shard", "gate")
+SHARD_ARTIFACT_PREFIX = "taskeval-shard-"
+"""The artifact names the shard jobs upload their records under (docs/scaling.md); `mode: gate` downloads these."""
 DEPLOY, BLOCK, ERROR = Decision.DEPLOY, Decision.BLOCK, Decision.ERROR
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 """Exit codes: the job passes, fails on its gates (BLOCK, or warnings with `fail-on: warning`), or is an ERROR."""
@@ -60,6 +63,10 @@ class ActionInputs:
     trust_remote_code: bool
     accept_regression: str
     stop_early: bool
+    shard: str
+    """`mode: shard`: which shard, K/N."""
+    shard_records: str
+    """`mode: gate`: the folder of shard records (downloaded from this run's artifacts when it has none)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ActionInputs:
@@ -79,6 +86,7 @@ class ActionInputs:
             fail_on=get_input(env, "fail-on", "blocking").lower(), mode=get_input(env, "mode", "all").lower(),
             pr_number=get_input(env, "pr-number"), trust_remote_code=flag("trust-remote-code", "false"),
             accept_regression=get_input(env, "accept-regression"), stop_early=flag("stop-early", "false"),
+            shard=get_input(env, "shard"), shard_records=get_input(env, "shard-records", "taskeval-shards"),
         )
         for name, value, allowed in (("fail-on", inputs.fail_on, FAIL_ON), ("mode", inputs.mode, MODES),
                                      ("update-baseline", inputs.update_baseline, ("auto", "true", "false"))):
@@ -89,7 +97,15 @@ class ActionInputs:
             raise TaskevalError(f"input 'pr-number' is '{inputs.pr_number}'; it must be a pull-request number",
                                 "pass `pr-number: ${{ github.event.workflow_run.pull_requests[0].number }}` or leave "
                                 "it out on a pull_request event")
-        if inputs.mode != "publish" and (not inputs.benchmark or not (inputs.model or inputs.predictions)):
+        if inputs.mode == "shard":
+            from evaluator.core.sharding import parse_shard
+
+            parse_shard(inputs.shard, "input 'shard'")
+        if inputs.mode == "gate" and not inputs.benchmark:
+            raise TaskevalError("input 'benchmark' is required in mode gate (the benchmark the shards ran)",
+                                "add `benchmark:` (and `config:`) under `with:`, as in the shard jobs")
+        if inputs.mode not in ("publish", "gate") and (not inputs.benchmark or
+                                                        not (inputs.model or inputs.predictions)):
             raise TaskevalError("inputs 'model' (or 'predictions') and 'benchmark' are required",
                                 "add them under `with:`, e.g. `model: models/task-api` and "
                                 "`benchmark: benchmarks/task_api.jsonl`")
@@ -239,29 +255,68 @@ def _baseline(inputs: ActionInputs, github: Any, output_dir: Path) -> Path | Non
     return None
 
 
-def evaluate(inputs: ActionInputs, github: Any, context: Any, output_dir: Path) -> tuple[Outcome, Any, Path | None]:
-    """Run taskeval and write its reports (with the new baseline when one is due, all or none); returns the outcome,
-    the run's result (None for an ERROR) and the new baseline's path. An input error becomes an ERROR report."""
-    from evaluator.core.files import check_writable_dir
-    from evaluator.pipeline import RunOptions, run_and_write
-    from evaluator.report.writer import write_error_reports
+def run_options(inputs: ActionInputs, context: Any, baseline: Path | None = None,
+                shard_records: tuple[Path, ...] = ()) -> RunOptions:
+    """What the inputs ask of a run (or of a shard, or of a gate over shard records)."""
+    from evaluator.pipeline import RunOptions
     from evaluator.stages.results import AcceptedRegression
+
+    return RunOptions(
+        benchmark=Path(inputs.benchmark), model=Path(inputs.model) if inputs.model else None,
+        config=Path(inputs.config) if inputs.config else None,
+        predictions=Path(inputs.predictions) if inputs.predictions else None, baseline=baseline,
+        progress=False, judge_api_key=inputs.openai_api_key or None,
+        commit=context.head_sha or None if context is not None else None,
+        accept_regression=AcceptedRegression(os.environ.get("GITHUB_ACTOR", "the workflow"),
+                                             inputs.accept_regression) if inputs.accept_regression else None,
+        stop_early=inputs.stop_early, shard_records=shard_records,
+    )
+
+
+def shard_records(inputs: ActionInputs, github: Any, env: Mapping[str, str]) -> Path:
+    """`mode: gate`: the folder of shard records; when it holds none, this workflow run's shard artifacts are
+    downloaded into it. A failure to download is an ERROR: a gate never decides on part of the benchmark."""
+    from evaluator.action.github import explain
+    from evaluator.generation.shards import RECORD_GLOB
+
+    folder = Path(inputs.shard_records)
+    if folder.is_dir() and any(folder.glob(RECORD_GLOB)):
+        return folder
+    run_id = env.get("GITHUB_RUN_ID", "")
+    if github is None or not run_id.isdigit():
+        raise TaskevalError(f"{folder}: no shard records, and no workflow run to download them from (needs "
+                            "github-token and GITHUB_RUN_ID)", "run `mode: gate` in the workflow of the shard jobs, "
+                            "or download their artifacts into `shard-records` first")
+    try:
+        names = github.download_shard_records(int(run_id), SHARD_ARTIFACT_PREFIX, folder)
+    except TaskevalError:
+        raise
+    except Exception as error:
+        raise TaskevalError(f"{explain(error, 'download the shard records')}; without every shard there is no "
+                            "verdict", "re-run the gate job once GitHub answers; the token needs `actions: read`"
+                            ) from None
+    print(f"shard records: downloaded {len(names)} artifact(s) of run {run_id}: {', '.join(names) or 'none'}")
+    return folder
+
+
+def evaluate(inputs: ActionInputs, github: Any, context: Any, output_dir: Path,
+             env: Mapping[str, str] | None = None) -> tuple[Outcome, Any, Path | None]:
+    """Run taskeval (or, in mode gate, merge the shard records) and write its reports (with the new baseline when one
+    is due, all or none); returns the outcome, the run's result (None for an ERROR) and the new baseline's path. An
+    input error becomes an ERROR report."""
+    from evaluator.core.files import check_writable_dir
+    from evaluator.pipeline import run_and_write
+    from evaluator.report.writer import write_error_reports
 
     check_writable_dir(output_dir, "output folder (input 'output-dir')")
     wanted = github is not None and should_update_baseline(inputs, context)
     try:
+        records = (shard_records(inputs, github, env or {}),) if inputs.mode == "gate" else ()
         baseline = _baseline(inputs, github, output_dir)
-        written = run_and_write(RunOptions(
-            benchmark=Path(inputs.benchmark), model=Path(inputs.model) if inputs.model else None,
-            config=Path(inputs.config) if inputs.config else None,
-            predictions=Path(inputs.predictions) if inputs.predictions else None, baseline=baseline,
-            progress=False, judge_api_key=inputs.openai_api_key or None,
-            commit=context.head_sha or None if context is not None else None,
-            accept_regression=AcceptedRegression(os.environ.get("GITHUB_ACTOR", "the workflow"),
-                                                 inputs.accept_regression) if inputs.accept_regression else None,
-            stop_early=inputs.stop_early,
-        ), output_dir, "output folder (input 'output-dir')", output_dir / inputs.baseline_asset if wanted else None,
-            "the new baseline (input 'baseline-asset')")
+        written = run_and_write(run_options(inputs, context, baseline, records), output_dir,
+                                "output folder (input 'output-dir')",
+                                output_dir / inputs.baseline_asset if wanted else None,
+                                "the new baseline (input 'baseline-asset')")
     except TaskevalError as error:
         command("error", str(error))
         return error_outcome(error.message, write_error_reports(error.message, error.hint, output_dir)), None, None
@@ -403,7 +458,8 @@ def run_modes(env: Mapping[str, str], inputs: ActionInputs, output_dir: Path, st
         warnings.append(message)
         command("warning", message)
 
-    if github is None and inputs.mode not in ("evaluate", "validate") and (inputs.comment or inputs.check_run):
+    quiet_modes = ("evaluate", "validate", "shard")  # modes that post nothing
+    if github is None and inputs.mode not in quiet_modes and (inputs.comment or inputs.check_run):
         command("warning", "no github-token (or GITHUB_REPOSITORY): no comment, check run, baseline download or "
                            "publication; pass `github-token: ${{ github.token }}` (the default)")
     if inputs.trust_remote_code:  # the workflow's decision, never the configuration's (docs/security.md)
@@ -412,6 +468,8 @@ def run_modes(env: Mapping[str, str], inputs: ActionInputs, output_dir: Path, st
         os.environ[TRUST_REMOTE_CODE_ENV] = "1"
     if inputs.mode == "validate":
         return validate_inputs(env, inputs)
+    if inputs.mode == "shard":
+        return run_one_shard(env, inputs, context, output_dir, workspace)
     cache_dir = Path(".taskeval-cache")
     lines = config_gate_lines(inputs.config)
     new_baseline: Path | None = None
@@ -420,7 +478,7 @@ def run_modes(env: Mapping[str, str], inputs: ActionInputs, output_dir: Path, st
         outcome, pr_number, head = read_published(output_dir, github, context, inputs)
     else:
         command("group", "taskeval run")
-        outcome, result, new_baseline = evaluate(inputs, github, context, output_dir)
+        outcome, result, new_baseline = evaluate(inputs, github, context, output_dir, env)
         print("::endgroup::", flush=True)
         report_failed_gates(outcome, inputs.config, lines)
         pr_number, head = context.pr_number, context.head_sha
@@ -443,6 +501,27 @@ def run_modes(env: Mapping[str, str], inputs: ActionInputs, output_dir: Path, st
         command("warning", f"could not write the GitHub warnings to the step summary ({error})")
     hand_to_owner([output_dir, cache_dir], workspace)
     return exit_code(outcome, inputs.fail_on)
+
+
+def run_one_shard(env: Mapping[str, str], inputs: ActionInputs, context: Any, output_dir: Path,
+                  workspace: Path) -> int:
+    """`mode: shard`: this shard's outputs, scored, in its record (output `shard-record`, for the workflow's
+    upload-artifact step); no verdict, no comment, no check run: the gate job decides on all the shards."""
+    from evaluator.core.sharding import parse_shard
+    from evaluator.pipeline import write_shard
+
+    shard = parse_shard(inputs.shard, "input 'shard'")
+    record, results, path = write_shard(run_options(inputs, context), shard, output_dir,
+                                        "output folder (input 'output-dir')")
+    summary = (f"taskeval: shard {shard} — {len(results)} of {record.settings.cases} cases generated and scored; "
+               f"the gate job decides on all {shard.count} shards")
+    print(redact(summary), flush=True)
+    set_outputs(env, {"shard-record": relative(path, workspace), "summary": summary})
+    append_summary(env, f"### taskeval shard {shard}\n\n{len(results)} of {record.settings.cases} cases; record "
+                        f"`{relative(path, workspace)}` (upload it as the artifact "
+                        f"`{SHARD_ARTIFACT_PREFIX}{shard.index}-of-{shard.count}`).\n")
+    hand_to_owner([output_dir, Path(".taskeval-cache")], workspace)
+    return EXIT_PASS
 
 
 def validate_inputs(env: Mapping[str, str], inputs: ActionInputs) -> int:

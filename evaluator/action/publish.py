@@ -17,10 +17,11 @@ from typing import Any
 
 from evaluator.core.errors import TaskevalError
 from evaluator.core.gate_comparisons import COMPARISONS
+from evaluator.core.json_checks import validation_errors
 from evaluator.core.names import Decision
 from evaluator.report.markdown import gate_table
 from evaluator.report.markdown_text import code, escape_cell
-from evaluator.report.schemas import REPORT_SCHEMA, shipped, validation_errors
+from evaluator.report.schemas import REPORT_SCHEMA, shipped
 from evaluator.report.writer import REPORT_VERSION
 from evaluator.stages.gates import GateResult, decide
 from evaluator.stages.results import Fingerprint

@@ -75,8 +75,15 @@ def call_with_retries(
         except Exception as error:  # re-raised below unless retryable
             if attempt == attempts or not is_retryable(error):
                 raise
-            wait = _retry_after(error)
-            if wait is None:
-                wait = rng.uniform(0, min(max_delay_s, base_delay_s * 2 ** (attempt - 1)))
-            sleep(min(wait, max_delay_s))
+            sleep(backoff_s(error, attempt, rng, base_delay_s, max_delay_s))
     raise AssertionError("unreachable")
+
+
+def backoff_s(error: Exception, attempt: int, rng: random.Random, base_delay_s: float = 0.5,
+              max_delay_s: float = 30.0) -> float:
+    """How long to wait before attempt `attempt + 1`: the server's Retry-After when it gives one, else exponential
+    backoff with full jitter."""
+    wait = _retry_after(error)
+    if wait is None:
+        wait = rng.uniform(0, min(max_delay_s, base_delay_s * 2 ** (attempt - 1)))
+    return min(wait, max_delay_s)

@@ -78,3 +78,14 @@ class Backend(Protocol):
     def generate(self, cases: Sequence[Request], on_batch: BatchCallback | None = None) -> list[Generation]:
         """Outputs for the cases, in order; `on_batch` hears of each finished batch (for the cache and progress)."""
 
+
+
+@dataclass(frozen=True)
+class LatencySample:
+    """One timed single request of the latency stage."""
+
+    id: str
+    """The case timed."""
+    latency_ms: float
+    completion_tokens: int
+    """Tokens it generated (0 when the backend does not count them)."""

@@ -27,7 +27,7 @@ ROW_TYPES: dict[str, tuple[type, ...]] = {
 """Each cached field and the types it may have (a bool is not a count)."""
 
 
-def _row_content(row: Any) -> dict[str, Any] | None:
+def generation_fields(row: Any) -> dict[str, Any] | None:
     """The Generation fields of a parsed row, or None when any is missing or of the wrong type."""
     if not isinstance(row, dict):
         return None
@@ -74,7 +74,7 @@ class OutputCache:
             except (UnicodeDecodeError, ValueError, RecursionError):
                 self.rejected += 1
                 continue
-            content = _row_content(row)
+            content = generation_fields(row)
             digest = row.get("input") if isinstance(row, dict) else None
             if content is None or not isinstance(digest, str) or \
                     not self.signer.verify([self.key, digest], content, row.get("mac")):

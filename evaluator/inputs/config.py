@@ -91,7 +91,8 @@ class GenerationSettings:
     cache_dir: str = _key((str,), ".taskeval-cache")
     backend: str = _key((str,), "huggingface")
     """A name in evaluator/inputs/plugins.py's BACKENDS."""
-    base_url: str | None = _key(OPTIONAL_STR, None)
+    base_url: str | list[str] | None = _key((str, list, type(None)), None)
+    """One server, or a list of replicas of the same model (docs/scaling.md)."""
     api: str = _key((str,), "chat", choices=("chat", "completions"))
     api_key_env: str = _key((str,), "OPENAI_API_KEY")
     concurrency: int = _key((int,), 8)
@@ -269,6 +270,12 @@ def _check_values(config: Config, source: str) -> None:
     if config.generation.backend == "openai" and not config.generation.base_url:
         raise TaskevalError(f"{source}: 'generation.backend: openai' needs 'generation.base_url'",
                             "for example base_url: http://localhost:8000/v1 for `vllm serve`")
+    urls = config.generation.base_url
+    if isinstance(urls, list) and (not all(isinstance(u, str) and u.strip() for u in urls) or
+                                   len(set(urls)) != len(urls)):
+        raise TaskevalError(f"{source}: 'generation.base_url' must be a URL or a list of distinct URLs (one per "
+                            f"replica), got {urls!r}", "for example base_url: [http://gpu-1:8000/v1, "
+                            "http://gpu-2:8000/v1]")
     if config.generation.concurrency < 1 or config.generation.max_attempts < 1:
         raise TaskevalError(f"{source}: 'generation.concurrency' and 'generation.max_attempts' must be at least 1")
     if config.generation.max_new_tokens < 1:

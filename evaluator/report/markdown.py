@@ -297,6 +297,8 @@ def _headline(result: RunResult) -> list[str]:
     parts = [status, f"{warnings} warning{'s' if warnings != 1 else ''}",
              f"{len(result.cases)} of {planned} cases" if len(result.cases) < planned else f"{planned} cases",
              f"run {_duration(result.duration_seconds)}"]
+    if result.shards:
+        parts.insert(3, f"merged from {len(result.shards)} shards")
     commit, run_url = result.fingerprint.commit, result.fingerprint.run_url
     if commit:
         parts.append(f"commit {code(commit[:7], 12)}")

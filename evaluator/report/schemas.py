@@ -109,6 +109,9 @@ def report_schema() -> dict[str, Any]:
             "config": {key: value for key, value in config_json_schema().items() if key not in ("$schema", "title")},
             "comparison": MAPPING, "cost": {"type": "object", "additionalProperties": NUMBER},
             "stopping": {"type": "array", "items": record_schema(EarlyStop)},
+            "shards": {"type": "object", "required": ["count", "cases"], "additionalProperties": False,
+                       "properties": {"count": {"type": "integer", "minimum": 1},
+                                      "cases": {"type": "array", "items": {"type": "integer", "minimum": 0}}}},
             "accepted_regression": {"type": "object", "required": ["by", "reason"],
                                     "properties": {"by": TEXT, "reason": TEXT}},
             "error": {"type": "object", "required": ["message"],
@@ -156,23 +159,6 @@ def schema_text(schema: dict[str, Any]) -> str:
 
 def shipped(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8")))
-
-
-def validation_errors(data: Any, schema: dict[str, Any], limit: int = 3) -> list[str]:
-    """Where `data` breaks `schema`, at most `limit` places, each as "key.path: what" (empty when it conforms)."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    return [f"{key_path(e.absolute_path)}: {e.message[:200]}" for e in errors[:limit]]
-
-
-def key_path(parts: Any) -> str:
-    """`gates[0].passed`: where in a JSON document, as a reader would write it."""
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(the top level)"
 
 
 if __name__ == "__main__":  # python -m evaluator.report.schemas: write the shipped files again

@@ -12,7 +12,8 @@ from evaluator.core.files import dumps_strict, write_files_atomically
 from evaluator.core.names import Decision
 from evaluator.stages.results import RunResult, StageResult
 
-REPORT_VERSION = "1.0"
+REPORT_VERSION = "1.1"
+"""1.1: `shards` (a run merged from shard records) and `generation.base_url` as a list of replicas."""
 
 
 def report_json(result: RunResult) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def report_json(result: RunResult) -> dict[str, Any]:
         "warnings": list(result.warnings),
         **({"accepted_regression": asdict(result.accepted_regression)} if result.accepted_regression else {}),
         **({"stopping": [stop.to_json() for stop in result.stopping]} if result.stopping else {}),
+        **({"shards": {"count": len(result.shards), "cases": list(result.shards)}} if result.shards else {}),
         **({"cost": result.cost} if result.cost else {}),
         **_comparison(result),
         "cases": [{**case.to_json(), **({"judge": result.judge_scores[case.id]} if case.id in result.judge_scores

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from evaluator.core.metrics import MetricValue
 from evaluator.core.names import Stage
-from evaluator.core.records import Backend, Request
+from evaluator.core.records import Backend, LatencySample, Request
 from evaluator.stages.results import PASSED, Details, StageResult
 
 STAGE = Stage.LATENCY
@@ -41,23 +41,41 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def run_latency(cases: Sequence[Request], backend: Backend, samples: int, seed: int,
-                progress: bool = False) -> StageResult:
+def latency_sample(cases: Sequence[Request], samples: int, seed: int) -> list[Request]:
+    """The seeded sample of cases the latency stage times (the same in a sharded run: each shard times its part)."""
+    return random.Random(seed).sample(list(cases), min(samples, len(cases)))
+
+
+def time_requests(chosen: Sequence[Request], backend: Backend, progress: bool = False) -> list[LatencySample]:
+    """One request at a time, after a warm-up (first-call allocations and kernel selection are not latency)."""
     from tqdm import tqdm
 
-    started = time.perf_counter()
-    chosen = random.Random(seed).sample(list(cases), min(samples, len(cases)))
-    backend.generate(chosen[:1])  # warm-up: first-call allocations and kernel selection are not latency
-    latencies, tokens = [], 0
+    if not chosen:
+        return []
+    backend.generate(chosen[:1])
+    timed = []
     for case in tqdm(chosen, desc="latency", unit="request", disable=not progress, mininterval=1.0):
         begin = time.perf_counter()
         (generation,) = backend.generate([case])
-        latencies.append((time.perf_counter() - begin) * 1000)
-        tokens += generation.completion_tokens or 0
+        timed.append(LatencySample(case.id, (time.perf_counter() - begin) * 1000, generation.completion_tokens or 0))
+    return timed
+
+
+def latency_result(timed: Sequence[LatencySample], duration_seconds: float) -> StageResult:
+    """p50 and p95 (and the mean and throughput) of timed requests."""
+    latencies = [t.latency_ms for t in timed]
+    tokens = sum(t.completion_tokens for t in timed)
     metrics = {
         "latency_p50_ms": MetricValue("latency_p50_ms", percentile(latencies, 0.50), len(latencies)),
         "latency_p95_ms": MetricValue("latency_p95_ms", percentile(latencies, 0.95), len(latencies)),
     }
     details = LatencyDetails(len(latencies), statistics.fmean(latencies),
                              tokens / (sum(latencies) / 1000) if sum(latencies) else 0.0, 1)
-    return StageResult(STAGE, PASSED, time.perf_counter() - started, metrics, details=details)
+    return StageResult(STAGE, PASSED, duration_seconds, metrics, details=details)
+
+
+def run_latency(cases: Sequence[Request], backend: Backend, samples: int, seed: int,
+                progress: bool = False) -> StageResult:
+    started = time.perf_counter()
+    timed = time_requests(latency_sample(cases, samples, seed), backend, progress)
+    return latency_result(timed, time.perf_counter() - started)

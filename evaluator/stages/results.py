@@ -149,6 +149,8 @@ class RunResult:
     """A regression against production accepted on purpose for this run, by whom and why."""
     stopping: tuple[EarlyStop, ...] = ()
     """With stop_early: where stage 1 and the judge stopped, and why."""
+    shards: tuple[int, ...] = ()
+    """Merged from shard records (`taskeval gate`): the cases of each shard, in shard order; empty for one run."""
 
     def stage(self, name: Stage) -> StageResult | None:
         return next((s for s in self.stages if s.name == name), None)

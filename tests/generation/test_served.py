@@ -26,7 +26,7 @@ def answer_from_benchmark(body: dict[str, Any], index: int) -> Reply:
                  prompt_tokens=12, completion_tokens=30)
 
 
-def settings(base_url: str, **overrides: Any) -> GenerationSettings:
+def settings(base_url: str | list[str], **overrides: Any) -> GenerationSettings:
     return GenerationSettings(**{"backend": "openai", "base_url": base_url, "concurrency": 4, **overrides})
 
 
@@ -89,4 +89,68 @@ def test_backend_openai_needs_a_base_url(tmp_path: Path) -> None:
     from evaluator.inputs.config import load_config
 
     with pytest.raises(TaskevalError, match="needs 'generation.base_url'"):
+        load_config(path)
+
+
+def test_requests_go_to_the_replica_with_the_least_outstanding_work() -> None:
+    from evaluator.generation.served import Replicas
+
+    replicas = Replicas(["a", "b", "c"], [None, None, None])
+    assert [replicas.acquire(set()) for _ in range(3)] == [0, 1, 2]  # one each
+    replicas.release(1, None)
+    assert replicas.acquire(set()) == 1  # b finished its request: the least outstanding
+    assert replicas.acquire({0}) == 2  # a and c tie; a failed this request before
+    replicas.release(0, None)
+    replicas.release(2, None)
+    assert replicas.acquire(set()) == 0
+
+
+def test_a_failing_replica_is_retried_elsewhere_marked_down_and_reported(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replica a answers 500 to everything, replica b is healthy and c is not even listening: every case is
+    answered, by b, after at most one failed try each; a and c are marked down after 3 failures in a row, and the
+    report says so."""
+    import socket
+
+    monkeypatch.chdir(ROOT)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    with fake_openai(lambda body, index: Reply(status=500)) as bad, fake_openai(answer_from_benchmark) as good:
+        config = tmp_path / "replicas.yaml"
+        config.write_text("judge: {provider: none}\ngeneration:\n  backend: openai\n  concurrency: 1\n"
+                          f"  max_attempts: 3\n  base_url: ['{bad.base_url}', '{good.base_url}', '{dead}']\n")
+        bench = tmp_path / "bench.jsonl"
+        bench.write_text("".join(json.dumps(row) + "\n" for row in benchmark_rows(40)))
+        assert main(["run", "--model", "task-api", "--benchmark", str(bench), "--config", str(config), "--quiet",
+                     "--no-cache", "--output-dir", str(tmp_path / "out")]) == 0
+        assert 3 <= len(bad.requests) <= 5  # three in a row mark it down (a few were already on their way)
+        assert len(good.requests) == 40
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["metrics"]["accuracy"]["value"] == 1.0
+    down = [w for w in report["warnings"] if "was marked down after 3 failed requests in a row" in w]
+    assert len(down) == 2 and any(bad.base_url in w and "HTTP 500" in w for w in down), report["warnings"]
+    assert any(dead in w and "APIConnectionError" in w for w in down)
+    assert report["fingerprint"]["model"]["base_url"] == [bad.base_url, good.base_url, dead]
+
+
+def test_the_last_live_replica_is_never_marked_down() -> None:
+    cases = load_benchmark(BENCHMARK)[:1]
+    with fake_openai(lambda body, index: Reply(status=503, headers={"Retry-After": "0"})) as first, \
+            fake_openai(lambda body, index: Reply(status=503, headers={"Retry-After": "0"})) as second:
+        backend = ServedModelBackend("m", settings([first.base_url, second.base_url], concurrency=1,
+                                                   max_attempts=8))
+        with pytest.raises(TaskevalError, match="failed on case"):
+            backend.generate(cases)
+        assert len(backend.replicas.down) == 1 and len(backend.replicas.live()) == 1
+        assert len(first.requests) + len(second.requests) == 8  # every attempt was made
+
+
+@pytest.mark.parametrize("urls", [[], ["http://a/v1", "http://a/v1"], ["http://a/v1", ""], ["http://a/v1", 3]])
+def test_a_replica_list_must_name_distinct_urls(tmp_path: Path, urls: list[Any]) -> None:
+    from evaluator.inputs.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(f"judge: {{provider: none}}\ngeneration: {{backend: openai, base_url: {json.dumps(urls)}}}\n")
+    with pytest.raises(TaskevalError, match="generation.base_url"):
         load_config(path)
