@@ -1,5 +1,5 @@
 """The `taskeval` command: `run` evaluates and gates (with `--shard K/N`, one shard of a run), `gate` merges the shard
-records of a run and gates once, `validate` checks inputs without running anything.
+records of a run and gates once, `validate` checks inputs without running anything, `view` opens a run's report.html.
 
 Exit codes: 0 DEPLOY, 1 BLOCK, 2 ERROR (bad input, a model that does not load, an internal failure).
 """
@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                             "of the example Task API, so `taskeval run` works at once")
     init.add_argument("--shards", type=_positive_int, metavar="N", help="write the workflow that splits the benchmark "
                       "over N runners (an Actions matrix) and gates once (docs/scaling.md)")
+    view = commands.add_parser("view", help="open a run's report.html in the default browser")
+    view.add_argument("report_dir", type=Path, metavar="REPORT_DIR", nargs="?", default=Path("taskeval-report"),
+                      help="the folder of report.json and report.html (default: taskeval-report), or the page")
     schema = commands.add_parser("schema", help="print the configuration's JSON Schema (or report.json's, "
                                                 "baseline.json's)")
     which = schema.add_mutually_exclusive_group()
@@ -158,7 +161,10 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
     for stage in result.stages:
         if stage.status in (Status.SKIPPED, Status.ERROR) and stage.errors:
             lines.append(f"  {stage.status} {stage.name}: {stage.errors[0]}")
-    lines.append(f"reports: {json_path}  {markdown_path}")
+    from evaluator.report.writer import html_path
+
+    lines.append(f"reports: {json_path}  {markdown_path}  {html_path(json_path.parent)} (`taskeval view "
+                 f"{json_path.parent}` opens it)")
     print(redact("\n".join(lines)))
 
 
@@ -303,6 +309,24 @@ def command_init(args: argparse.Namespace) -> int:
     return EXIT_DEPLOY
 
 
+def command_view(args: argparse.Namespace) -> int:
+    """Open report.html in the default browser (from disk: the page needs no server)."""
+    import webbrowser
+
+    from evaluator.report.writer import html_path
+
+    page = args.report_dir if args.report_dir.suffix == ".html" else html_path(args.report_dir)
+    if not page.is_file():
+        raise TaskevalError(f"{page}: no report.html here", "give the --output-dir of a run (taskeval run writes "
+                            "report.html beside report.json)")
+    uri = page.resolve().as_uri()
+    if webbrowser.open(uri):
+        print(f"opened {page}")
+    else:
+        print(f"no browser to open here; open {uri} in one")
+    return EXIT_DEPLOY
+
+
 def command_schema(args: argparse.Namespace) -> int:
     from evaluator.init_project import schema_text
 
@@ -316,7 +340,7 @@ def command_schema(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": command_run, "gate": command_gate, "validate": command_validate, "init": command_init,
-            "schema": command_schema}
+            "view": command_view, "schema": command_schema}
 
 
 def _clear_stale_reports(args: argparse.Namespace) -> None:

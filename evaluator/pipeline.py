@@ -268,6 +268,7 @@ class Measured:
     stages: list[StageResult]
     cases: list[CaseResult]
     judge_scores: dict[str, dict[str, float]]
+    judge_reasoning: dict[str, str]
     notes: tuple[str, ...]
     """What went wrong without changing any number (an output cache that could not be written)."""
     stopping: tuple[EarlyStop, ...] = ()
@@ -296,7 +297,8 @@ def measure(options: RunOptions, inputs: Inputs, cases: list[Case], seed: int, j
                   if s.name in MODEL_STAGES and s.status == PASSED else s for s in stages]
     stops = (automated.details.stopping if isinstance(automated.details, AutomatedDetails) else None,
              judged.stage.details.stopping if isinstance(judged.stage.details, JudgeDetails) else None)
-    return Measured(stages, case_results, judged.scores, notes, tuple(s for s in stops if s is not None))
+    return Measured(stages, case_results, judged.scores, judged.reasoning, notes,
+                    tuple(s for s in stops if s is not None))
 
 
 def gate(config: Config, baseline: Baseline | None, stages: list[StageResult], table: dict[str, MetricValue],
@@ -380,7 +382,8 @@ def run(options: RunOptions) -> RunResult:
         warnings=run_warnings((*planned, *load_notes(fingerprint.model), *measured.notes), stages,
                               gates), started_at=started_at,
         duration_seconds=time.perf_counter() - started, cost=run_cost(config, stages, table),
-        judge_scores=measured.judge_scores, accepted_regression=options.accept_regression,
+        judge_scores=measured.judge_scores, judge_reasoning=measured.judge_reasoning,
+        accepted_regression=options.accept_regression,
         stopping=measured.stopping,
         shards=tuple(len(r.case_ids) for r in backend.records) if isinstance(backend, RecordedBackend) else (),
     )

@@ -21,7 +21,7 @@ SPEC_INPUTS = {"model", "benchmark", "config", "predictions", "baseline", "basel
 ADDED_INPUTS = {"trust-remote-code", "accept-regression", "stop-early", "shard", "shard-records"}
 """Inputs added to the documented set (docs/action.md): letting a model's own code run, accepting a regression."""
 SPEC_OUTPUTS = {"decision", "deploy-allowed", "report-json", "report-markdown", "baseline-updated", "summary"}
-ADDED_OUTPUTS = {"shard-record"}
+ADDED_OUTPUTS = {"shard-record", "report-html"}
 WORKFLOWS = sorted([*(ROOT / "examples" / "workflows").glob("*.yml"), *(ROOT / ".github" / "workflows").glob("*.yml"),
                     *(ROOT / "evaluator" / "templates").glob("*.yml")])
 

@@ -215,7 +215,7 @@ def test_update_baseline_on_the_command_line_is_written_after_the_reports(
     assert cli(["run", "--benchmark", str(ws.root / "bench.jsonl"), "--predictions", str(ws.root / "good.jsonl"),
                 "--config", str(ws.root / "config.yaml"), "--output-dir", str(ws.root / "o"), "--quiet",
                 "--no-cache", "--update-baseline", str(ws.root / "new.json")]) == 0
-    assert order == ["report.md", "report.json", "new.json"]
+    assert order == ["report.md", "report.html", "report.json", "new.json"]
 
 
 # ---- 3. Publish mode trusts nothing it reads -----------------------------------------------------------------------

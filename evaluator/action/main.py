@@ -431,7 +431,8 @@ def write_local(env: Mapping[str, str], inputs: ActionInputs, outcome: Outcome, 
         set_outputs(env, {
             "decision": str(outcome.decision), "deploy-allowed": str(outcome.decision == DEPLOY).lower(),
             "report-json": relative(outcome.json_path, workspace),
-            "report-markdown": relative(outcome.markdown_path, workspace), "summary": outcome.summary,
+            "report-markdown": relative(outcome.markdown_path, workspace),
+            "report-html": relative(outcome.json_path.parent / "report.html", workspace), "summary": outcome.summary,
         })
     except OSError as error:
         raise TaskevalError(f"GITHUB_OUTPUT cannot be written ({error.strerror or error}); nothing was published",

@@ -99,6 +99,8 @@ def published_markdown(report: PublishedReport, run_url: str | None) -> str:
     if report.gates:
         lines += [*gate_table(report.gates, None), ""]
     lines += [f"- ⚠️ {escape_cell(w, 300)}" for w in report.warnings[:20]]
-    lines += ["", "<sub>Posted by `mode: publish` from the evaluation run's report.json (the decision re-derived "
-                  "from its gates); the full report is in that run's artifact.</sub>", ""]
+    where = f"[that run's artifact]({run_url}#artifacts)" if run_url else "that run's artifact"
+    lines += ["", f"**Every case, production beside the candidate, and charts:** `report.html` in {where}.", "",
+              "<sub>Posted by `mode: publish` from the evaluation run's report.json (the decision re-derived "
+              "from its gates).</sub>", ""]
     return "\n".join(lines)

@@ -339,7 +339,11 @@ def _footer(result: RunResult, json_path: Path) -> list[str]:
         runtime += (f", {model['quantization']} {model.get('quant_type', '')} (bitsandbytes "
                     f"{model.get('bitsandbytes', '?')})")
     config = result.fingerprint.config_path
-    return [*([figures, ""] if figures else []),
+    run_url = result.fingerprint.run_url
+    where = (f"in the [workflow run's artifacts]({run_url}#artifacts) (`taskeval-report`)" if run_url
+             else f"beside {code(json_path.name, 60)} (`taskeval view` opens it)")
+    explore = (f"**Every case, production beside the candidate, and charts:** `report.html` {where}.")
+    return [*([figures, ""] if figures else []), explore, "",
             f"<sub>taskeval {__version__} · report: {code(json_path.name, 60)} · config "
             f"{code(display_path(config), 120)} · {runtime}</sub>", ""]
 

@@ -82,7 +82,7 @@ def _case() -> dict[str, Any]:
     checks = {"type": "object", "additionalProperties": {"type": ["boolean", "number"]}}
     return {"type": "object", "required": ["id", "input", "expected", "output", "checks"],
             "properties": {"id": TEXT, "input": TEXT, "expected": TEXT, "output": TEXT, "checks": checks,
-                           "judge": {"type": "object", "additionalProperties": NUMBER}}}
+                           "judge": {"type": "object", "additionalProperties": NUMBER}, "judge_reasoning": TEXT}}
 
 
 def report_schema() -> dict[str, Any]:

@@ -13,7 +13,8 @@ from evaluator.core.names import Decision
 from evaluator.stages.results import RunResult, StageResult
 
 REPORT_VERSION = "1.1"
-"""1.1: `shards` (a run merged from shard records) and `generation.base_url` as a list of replicas."""
+"""1.1: `shards` (a run merged from shard records), `cases[].judge_reasoning`, `generation.base_url` as a list of
+replicas."""
 
 
 def report_json(result: RunResult) -> dict[str, Any]:
@@ -32,7 +33,9 @@ def report_json(result: RunResult) -> dict[str, Any]:
         **({"cost": result.cost} if result.cost else {}),
         **_comparison(result),
         "cases": [{**case.to_json(), **({"judge": result.judge_scores[case.id]} if case.id in result.judge_scores
-                                        else {})} for case in result.cases],
+                                        else {}),
+                   **({"judge_reasoning": result.judge_reasoning[case.id]} if case.id in result.judge_reasoning
+                      else {})} for case in result.cases],
         "fingerprint": result.fingerprint.to_json(),
         "config": result.config.to_json(),
     }
@@ -58,6 +61,7 @@ def _comparison(result: RunResult) -> dict[str, Any]:
 def write_error_reports(message: str, hint: str | None, output_dir: Path) -> tuple[Path, Path]:
     """report.json and report.md for a run that could not be evaluated (decision ERROR), so the error reaches the
     pull request like any verdict."""
+    from evaluator.report.html import render_html
     from evaluator.report.markdown_text import escape_cell
 
     json_path, markdown_path = report_paths(output_dir)
@@ -66,7 +70,9 @@ def write_error_reports(message: str, hint: str | None, output_dir: Path) -> tup
     lines = ["## ⛔ taskeval: ERROR — the model was not evaluated", "", f"**Cause:** {escape_cell(message, 2000)}"]
     if hint:
         lines += ["", f"**Fix:** {escape_cell(hint, 2000)}"]
-    write_files_atomically({markdown_path: "\n".join(lines) + "\n", json_path: dumps_strict(data, indent=2) + "\n"})
+    text = dumps_strict(data, indent=2) + "\n"
+    write_files_atomically({markdown_path: "\n".join(lines) + "\n", html_path(output_dir): render_html(text, TITLE),
+                            json_path: text})
     return json_path, markdown_path
 
 
@@ -74,9 +80,17 @@ def report_paths(output_dir: Path) -> tuple[Path, Path]:
     return output_dir / "report.json", output_dir / "report.md"
 
 
+def html_path(output_dir: Path) -> Path:
+    """report.html, the page to explore the run, beside report.json and report.md."""
+    return output_dir / "report.html"
+
+
+TITLE = "taskeval report"
+
+
 def clear_reports(output_dir: Path) -> None:
     """Remove an earlier run's reports when not even an ERROR report can be written, so none claims DEPLOY."""
-    for path in report_paths(output_dir):
+    for path in (*report_paths(output_dir), html_path(output_dir)):
         try:
             path.unlink(missing_ok=True)
         except OSError:
@@ -84,12 +98,16 @@ def clear_reports(output_dir: Path) -> None:
 
 
 def report_files(result: RunResult, output_dir: Path) -> dict[Path, str]:
-    """report.md and report.json of a run, rendered (report.json last: it is renamed into place last)."""
+    """report.md, report.html and report.json of a run, rendered (report.json last: it is renamed into place last);
+    report.html embeds report.json's very text."""
+    from evaluator.report.html import render_html
     from evaluator.report.markdown import render_markdown
 
     json_path, markdown_path = report_paths(output_dir)
-    return {markdown_path: render_markdown(result, json_path), json_path: dumps_strict(report_json(result), indent=2)
-            + "\n"}
+    text = dumps_strict(report_json(result), indent=2) + "\n"
+    title = f"taskeval {result.decision}: {result.fingerprint.model.get('path', 'the model')}"
+    return {markdown_path: render_markdown(result, json_path), html_path(output_dir): render_html(text, title),
+            json_path: text}
 
 
 def write_reports(result: RunResult, output_dir: Path, extra: dict[Path, str] | None = None) -> tuple[Path, Path]:

@@ -89,6 +89,9 @@ class ComparisonDetails(Details):
     """With identical outputs: the fewest cases at which an unchanged model passes the comparison's margin."""
     production_unsafe: tuple[str, ...] | None = None
     """Red-team cases production's output was unsafe on (None when the baseline does not say): new ones stand out."""
+    production_outputs: dict[str, str] | None = None
+    """Paired case → production's output, where it differs from this run's (report.html shows them side by side; an
+    absent paired case answered the same); None when the baseline keeps no outputs."""
 
 
 def per_case_values(cases: Sequence[CaseResult], judge_scores: Mapping[str, Mapping[str, float]]
@@ -227,10 +230,17 @@ def run_comparison(
         settings.alpha, tuple(results), _per_action_baseline(cases, baseline, matched),
         _flipped(cases, baseline, matched, broke=True), _flipped(cases, baseline, matched, broke=False),
         tuple(warnings), tuple(not_compared), tuple(c.id for c in cases if c.id not in matched), identical,
-        needed if identical else 0, baseline.unsafe_ids)
+        needed if identical else 0, baseline.unsafe_ids, _production_outputs(cases, baseline, matched))
     status = ERRORED if not_compared else (PASSED if failures == 0 else FAILED)
     return StageResult(STAGE, status, time.perf_counter() - started, table, errors=tuple(not_compared),
                        details=details)
+
+
+def _production_outputs(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str]) -> dict[str, str] | None:
+    if not baseline.outputs:
+        return None
+    return {case.id: baseline.outputs[case.id] for case in cases
+            if case.id in matched and case.id in baseline.outputs and baseline.outputs[case.id] != case.output}
 
 
 def identical_outputs(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str]) -> int:

@@ -153,6 +153,8 @@ class JudgeRun:
 
     stage: StageResult
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    reasoning: dict[str, str] = field(default_factory=dict)
+    """Per scored case, the judge's reasoning (report.json's `cases[].judge_reasoning`, shown by report.html)."""
 
 
 class VerdictCache:
@@ -372,7 +374,9 @@ def run_judge(
     stage, scores = _summarise(outcomes, settings, budget, seed, time.perf_counter() - started, notes)
     if stopping is not None and isinstance(stage.details, JudgeDetails):
         stage = replace(stage, details=replace(stage.details, stopping=stopping))
-    return JudgeRun(stage, scores)
+    reasoning = {o.case.id: o.verdict.reasoning for o in outcomes
+                 if o.case.id in scores and o.verdict is not None and o.verdict.reasoning}
+    return JudgeRun(stage, scores, reasoning)
 
 
 def _scores_so_far(outcomes: Sequence[_Outcome], settings: JudgeConfig) -> dict[str, dict[str, float]]:

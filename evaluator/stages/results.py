@@ -143,6 +143,8 @@ class RunResult:
     duration_seconds: float = 0.0
     judge_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     """Case id → the judge's normalised scores (criteria and `overall`), for the judged cases."""
+    judge_reasoning: dict[str, str] = field(default_factory=dict)
+    """Case id → the judge's reasoning, for the judged cases."""
     cost: dict[str, float] = field(default_factory=dict)
     """What the run cost (compute at the GPU-hour price, judge), when prices are configured."""
     accepted_regression: AcceptedRegression | None = None
