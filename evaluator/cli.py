@@ -215,11 +215,12 @@ def command_shard(args: argparse.Namespace, options: RunOptions) -> int:
         if given is not None:
             raise TaskevalError(f"{flag} belongs to `taskeval gate`, not to a shard: a shard decides nothing",
                                 f"drop {flag} here and give it to `taskeval gate` with the shard records")
-    record, results, path = write_shard(options, shard, args.output_dir)
+    written = write_shard(options, shard, args.output_dir)
+    results = written.results
     right = sum(1 for r in results if r.checks.get("accuracy") is True)
     share = f"{right}/{len(results)} right" if results else "no cases"
-    print(f"\ntaskeval: shard {shard}: {len(results)} of {record.settings.cases} cases ({share}; not a verdict: "
-          f"`taskeval gate` decides on all {shard.count} shards)\nshard record: {path}")
+    print(f"\ntaskeval: shard {shard}: {len(results)} of {written.record.settings.cases} cases ({share}; not a "
+          f"verdict: `taskeval gate` decides on all {shard.count} shards)\nshard record: {written.path}")
     return EXIT_DEPLOY
 
 

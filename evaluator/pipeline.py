@@ -389,7 +389,20 @@ def run(options: RunOptions) -> RunResult:
     )
 
 
-def run_shard(options: RunOptions, shard: Shard) -> tuple[ShardRecord, list[CaseResult]]:
+@dataclass(frozen=True)
+class ShardWritten:
+    """One shard's run and what it wrote."""
+
+    record: ShardRecord
+    results: list[CaseResult]
+    """The shard's cases, scored (for the summary a shard prints; the gate scores them again)."""
+    path: Path
+    """The record's file, `shard-K-of-N.json` in the output folder."""
+    cache_dir: Path
+    """The configuration's output cache folder (the Action hands it to the workspace's owner)."""
+
+
+def run_shard(options: RunOptions, shard: Shard) -> tuple[ShardRecord, list[CaseResult], Config]:
     """`taskeval run --shard K/N`: generate (through the cache) this shard's cases, its part of the red-team suite
     and of the latency sample, and score its cases; the judge, the comparison and the gates run once, in the gate."""
     started_at = now()
@@ -429,14 +442,14 @@ def run_shard(options: RunOptions, shard: Shard) -> tuple[ShardRecord, list[Case
                          dict(zip([case.id for case in mine], outputs)), red_team, timed, durations,
                          backend_notes(backend, caches),
                          tuple(result.to_json() for result in results), started_at, fingerprint.commit)
-    return record, results
+    return record, results, config
 
 
 def write_shard(options: RunOptions, shard: Shard, output_dir: Path, output_label: str = "output folder (--output-dir)"
-                ) -> tuple[ShardRecord, list[CaseResult], Path]:
+                ) -> ShardWritten:
     """Run one shard and write its record (atomically) into the output folder, as `shard-K-of-N.json`."""
     check_writable_dir(output_dir, output_label)
-    record, results = run_shard(options, shard)
+    record, results, config = run_shard(options, shard)
     path = output_dir / shard.file_name
     try:
         write_atomically(path, dumps_strict(record.to_json(), indent=1) + "\n")
@@ -444,7 +457,7 @@ def write_shard(options: RunOptions, shard: Shard, output_dir: Path, output_labe
         raise TaskevalError(f"{path}: the shard record could not be written ({error.strerror or error})",
                             "free disk space or fix the folder's permissions and run the shard again: its outputs "
                             "are cached") from None
-    return record, results, path
+    return ShardWritten(record, results, path, Path(config.generation.cache_dir))
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def test_the_page_is_one_file_that_embeds_report_json_and_fetches_nothing(block_
     assert len(page.encode()) < 2_000_000, len(page.encode())  # the 500-case run: well under 2 MB
 
 
-def test_reports_are_written_together_and_an_error_leaves_an_error_page(block_run: dict[str, Any],
+def test_reports_are_written_together_and_a_command_line_error_leaves_none(block_run: dict[str, Any],
                                                                           tmp_path: Path) -> None:
     out = block_run["root"] / "out"
     assert {p.name for p in out.iterdir()} >= {"report.json", "report.md", "report.html"}

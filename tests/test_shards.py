@@ -8,6 +8,7 @@ differs, and leaves no report.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,7 @@ def test_a_merge_fails_closed(predicted: dict[str, Any], capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.count("taskeval: error:") == 1
-    assert __import__("re").search(message, err), err
+    assert re.search(message, err), err
     assert not (predicted["root"] / "gated" / "report.json").exists()
 
 

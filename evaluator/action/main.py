@@ -512,16 +512,15 @@ def run_one_shard(env: Mapping[str, str], inputs: ActionInputs, context: Any, ou
     from evaluator.pipeline import write_shard
 
     shard = parse_shard(inputs.shard, "input 'shard'")
-    record, results, path = write_shard(run_options(inputs, context), shard, output_dir,
-                                        "output folder (input 'output-dir')")
-    summary = (f"taskeval: shard {shard} — {len(results)} of {record.settings.cases} cases generated and scored; "
-               f"the gate job decides on all {shard.count} shards")
+    written = write_shard(run_options(inputs, context), shard, output_dir, "output folder (input 'output-dir')")
+    cases, planned, record = len(written.results), written.record.settings.cases, relative(written.path, workspace)
+    summary = (f"taskeval: shard {shard} — {cases} of {planned} cases generated and scored; the gate job decides "
+               f"on all {shard.count} shards")
     print(redact(summary), flush=True)
-    set_outputs(env, {"shard-record": relative(path, workspace), "summary": summary})
-    append_summary(env, f"### taskeval shard {shard}\n\n{len(results)} of {record.settings.cases} cases; record "
-                        f"`{relative(path, workspace)}` (upload it as the artifact "
-                        f"`{SHARD_ARTIFACT_PREFIX}{shard.index}-of-{shard.count}`).\n")
-    hand_to_owner([output_dir, Path(".taskeval-cache")], workspace)
+    set_outputs(env, {"shard-record": record, "summary": summary})
+    append_summary(env, f"### taskeval shard {shard}\n\n{cases} of {planned} cases; record `{record}` (upload it "
+                        f"as the artifact `{SHARD_ARTIFACT_PREFIX}{shard.index}-of-{shard.count}`).\n")
+    hand_to_owner([output_dir, written.cache_dir], workspace)  # the configuration's cache folder, as in mode all
     return EXIT_PASS
 
 
