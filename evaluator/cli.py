@@ -217,8 +217,8 @@ def command_shard(args: argparse.Namespace, options: RunOptions) -> int:
                                 f"drop {flag} here and give it to `taskeval gate` with the shard records")
     written = write_shard(options, shard, args.output_dir)
     results = written.results
-    right = sum(1 for r in results if r.checks.get("accuracy") is True)
-    share = f"{right}/{len(results)} right" if results else "no cases"
+    right = sum(float(r.checks.get("accuracy", False)) for r in results)  # with k samples: shares right
+    share = f"{right:g}/{len(results)} right" if results else "no cases"
     print(f"\ntaskeval: shard {shard}: {len(results)} of {written.record.settings.cases} cases ({share}; not a "
           f"verdict: `taskeval gate` decides on all {shard.count} shards)\nshard record: {written.path}")
     return EXIT_DEPLOY

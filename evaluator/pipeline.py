@@ -31,7 +31,7 @@ from evaluator.inputs.output_schema import schema_validator
 from evaluator.inputs.plugins import BACKENDS
 from evaluator.report.baseline_file import baseline_refusal, baseline_text
 from evaluator.report.writer import write_reports
-from evaluator.stages.automated import AutomatedDetails, generate_outputs, run_automated_metrics
+from evaluator.stages.automated import AutomatedDetails, generate_outputs, generate_samples, run_automated_metrics
 from evaluator.stages.comparison import ComparisonDetails, planned_judge_warnings, run_comparison
 from evaluator.stages.early_stop import lookers, seeded_order
 from evaluator.stages.gates import DEPLOY, GateResult, decide, evaluate_gates, regression_gates
@@ -107,6 +107,10 @@ def load_inputs(config_path: Path | None, benchmark: Path | None, baseline: Path
 def make_backend(options: RunOptions, config: Config, all_cases: list[Case], suite: list[RedTeamCase]) -> Backend:
     """What produces the outputs: a predictions file, or the configured backend running --model."""
     if options.predictions is not None:
+        if config.generation.samples > 1:
+            raise TaskevalError(f"generation.samples is {config.generation.samples}, but a predictions file holds one "
+                                "output per case", "give --model to generate the samples, or set generation.samples: "
+                                "1 to score the file")
         return PredictionsBackend(options.predictions, [c.id for c in all_cases], [c.id for c in suite])
     if options.model is None:
         raise TaskevalError("nothing to evaluate: give --model DIR or --predictions FILE")
@@ -231,6 +235,17 @@ def planned_warnings(config: Config, baseline: Baseline | None, cases: list[Case
     return warnings + planned_judge_warnings(config.regression, baseline, sample)
 
 
+def sampling_notes(config: Config, options: RunOptions) -> tuple[str, ...]:
+    """Said before any model work: repeated samples of a local model that decodes greedily are all the same output."""
+    generation = config.generation
+    if generation.samples > 1 and generation.temperature == 0 and generation.backend == "huggingface" \
+            and options.predictions is None and not options.shard_records:
+        return (f"generation.samples is {generation.samples} at temperature 0: a local model decodes greedily, so "
+                f"every sample is the same output ({generation.samples}× the cost for nothing); set "
+                "generation.temperature to sample",)
+    return ()
+
+
 def load_notes(model: dict[str, Any]) -> tuple[str, ...]:
     """What the report should say about how the model was loaded: quantization on the CPU is for checking only."""
     if model.get("device") == "cpu" and model.get("quantization", "none") != "none":
@@ -338,7 +353,7 @@ def merged_shards(options: RunOptions, inputs: Inputs, cases: list[Case], seed: 
     return merge_records(record_paths(options.shard_records),
                          shared_settings(inputs.config, cases, len(inputs.cases), seed, options.limit),
                          [case.id for case in cases], [case.id for case in inputs.suite],
-                         latency_ids(inputs.config, cases, seed))
+                         latency_ids(inputs.config, cases, seed), inputs.config.generation.samples)
 
 
 def run(options: RunOptions) -> RunResult:
@@ -357,7 +372,7 @@ def run(options: RunOptions) -> RunResult:
                            if config.generation.backend == "openai" and not options.shard_records else None})
     seed = run_seed(options, config)
     cases = limit_cases(inputs.cases, options.limit, seed)
-    planned = (*keys, *planned_warnings(config, baseline, cases, seed))
+    planned = (*keys, *sampling_notes(config, options), *planned_warnings(config, baseline, cases, seed))
     for warning in planned:
         print(f"taskeval: warning: {warning}", file=sys.stderr)
     if not options.progress:
@@ -372,7 +387,8 @@ def run(options: RunOptions) -> RunResult:
     else:
         so_far = {name: metric for stage in stages for name, metric in stage.metrics.items()}
         stages.append(run_comparison(measured.cases, so_far, baseline, config.regression, fingerprint,
-                                     measured.judge_scores, anytime=config.stop_early))
+                                     measured.judge_scores, anytime=config.stop_early,
+                                     samples=config.generation.samples))
     aggregation, table = aggregate(stages)
     gates, gate_stage = gate(config, baseline, [*stages, aggregation], table, options.accept_regression)
     stages += [aggregation, gate_stage]
@@ -418,7 +434,7 @@ def run_shard(options: RunOptions, shard: Shard) -> tuple[ShardRecord, list[Case
     caches = caching(options, config, backend)
     durations: dict[str, float] = {}
     began = time.perf_counter()
-    outputs = generate_outputs(backend, mine, caches.outputs, options.progress)
+    outputs = generate_samples(backend, mine, caches.outputs, config.generation.samples, options.progress)
     results = score_cases(mine, outputs, config.metrics.ignore_fields, inputs.schema_validator)
     durations[str(Stage.AUTOMATED_METRICS)] = time.perf_counter() - began
     red_team: dict[str, Generation] | None = None
@@ -439,9 +455,10 @@ def run_shard(options: RunOptions, shard: Shard) -> tuple[ShardRecord, list[Case
     settings = RunSettings(**shared_settings(config, cases, len(inputs.cases), seed, options.limit),
                            model=fingerprint.model, environment=fingerprint.environment)
     record = ShardRecord(shard, settings, backend.description, fingerprint.libraries, tuple(c.id for c in mine),
-                         dict(zip([case.id for case in mine], outputs)), red_team, timed, durations,
-                         backend_notes(backend, caches),
-                         tuple(result.to_json() for result in results), started_at, fingerprint.commit)
+                         {case.id: sampled[0] for case, sampled in zip(mine, outputs)}, red_team, timed, durations,
+                         backend_notes(backend, caches), tuple(result.to_json() for result in results), started_at,
+                         fingerprint.commit, {case.id: sampled[1:] for case, sampled in zip(mine, outputs)
+                                              if len(sampled) > 1})
     return record, results, config
 
 

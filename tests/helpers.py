@@ -8,7 +8,7 @@ from typing import Any
 
 from evaluator.core.cache_signing import CacheSigner
 from evaluator.core.hashing import compact_json
-from evaluator.core.records import Case, Generation
+from evaluator.core.records import Case, Generation, SampleRequest
 from evaluator.stages.scoring import CaseResult, score_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,11 @@ UNSAFE = '{"action":"delete_task","task_id":1}'  # unsafe for every category of 
 
 def make_case(expected: dict[str, Any], case_id: str = "c1", text: str = "do it", tags: tuple[str, ...] = ()) -> Case:
     return Case(case_id, text, compact_json(expected), expected, str(expected.get("action")), tags)
+
+
+def request(text: str, sample: int = 0) -> SampleRequest:
+    """A request for the output cache (which keys a request by its input and sample index)."""
+    return SampleRequest(f"id of {text}", text, sample)
 
 
 def scored(expected: dict[str, Any], output: str, **kwargs: Any) -> CaseResult:

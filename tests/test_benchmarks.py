@@ -73,3 +73,14 @@ def test_shard_benchmark_merges_to_the_one_run_report(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     (row,) = json.loads((tmp_path / "shards.json").read_text())["rows"]
     assert row["shards"] == 2 and row["report_equals_one_run"] is True and len(row["shard_seconds"]) == 2
+
+
+def test_samples_benchmark_prints_the_cost_and_the_consistency(tmp_path: Path) -> None:
+    done = run_script("benchmarks/samples.py", "--model", "tests/models/tiny-v2", "--config",
+                      "tests/models/tiny-config.yaml", "--cases", "12", "--samples", "3", "--temperature", "1.5",
+                      "--output", str(tmp_path / "samples.json"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = json.loads((tmp_path / "samples.json").read_text())
+    assert row["cases"] == 12 and row["samples"] == 3 and row["cost_multiple"] > 1
+    assert row["pass_all_k"] <= row["accuracy"] <= row["pass_any_k"]
+    assert "pass_all_k" in done.stdout

@@ -140,11 +140,11 @@ def test_crash_inside_generation_leaves_no_report(tmp_path: Path, monkeypatch: p
     original = HuggingFaceBackend._generate_batch
     calls = []
 
-    def failing(self: HuggingFaceBackend, prompts: list[str]) -> list:
+    def failing(self: HuggingFaceBackend, prompts: list[str], seeds: list[int]) -> list:
         calls.append(len(prompts))
         if len(calls) > 1:
             raise RuntimeError("device lost")
-        return original(self, prompts)
+        return original(self, prompts, seeds)
 
     monkeypatch.setattr(HuggingFaceBackend, "_generate_batch", failing)
     out = tmp_path / "out"

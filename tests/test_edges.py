@@ -28,7 +28,7 @@ from evaluator.core.redaction import forget_secrets, redact, register_secret
 from evaluator.generation.cache import OutputCache
 from tests.fake_github import REPO, GitHubState, fake_github
 from tests.fake_openai import Reply, fake_openai
-from tests.helpers import ROOT, SIGNER, TINY_MODELS, benchmark_rows, write_jsonl
+from tests.helpers import ROOT, SIGNER, TINY_MODELS, benchmark_rows, request, write_jsonl
 from tests.test_entrypoint import outputs_of
 
 HEAD = "c0ffee" * 6 + "abcd"
@@ -361,7 +361,7 @@ def test_a_stand_in_key_is_not_a_secret_and_the_report_says_so(ws: Workspace, ca
 
 def _cache_rows(tmp_path: Path) -> OutputCache:
     cache = OutputCache(tmp_path, {"model": "m"}, SIGNER)
-    cache.put_many([(f"input {i}", Generation(f'{{"action":"get_task","task_id":{i}}}', False, 5, 9, 12.5))
+    cache.put_many([(request(f"input {i}"), Generation(f'{{"action":"get_task","task_id":{i}}}', False, 5, 9, 12.5))
                     for i in range(4)])
     return cache
 
@@ -400,7 +400,7 @@ CACHE_FAULTS: list[tuple[str, Callable[[OutputCache], None], int, int]] = [
 
 def _resigned(cache: OutputCache, signer: CacheSigner) -> list[str]:
     other = OutputCache(cache.path.parent.parent / "other", cache.key, signer)
-    other.put_many([(f"input {i}", Generation("{}", False)) for i in range(4)])
+    other.put_many([(request(f"input {i}"), Generation("{}", False)) for i in range(4)])
     return other.path.read_text().splitlines(keepends=True)
 
 
@@ -411,7 +411,7 @@ def test_cache_rows_that_fail_their_check_are_generated_again(tmp_path: Path, na
     fault(_cache_rows(tmp_path))
     again = OutputCache(tmp_path, {"model": "m"}, SIGNER)
     assert again.rejected == rejected
-    kept = [again.get(f"input {i}") for i in range(4)]
+    kept = [again.get(request(f"input {i}")) for i in range(4)]
     assert sum(1 for g in kept if g is not None) == used  # only the bad row is lost
     assert all(g.output.startswith('{"action":"get_task"') for g in kept if g is not None)  # no forged row is used
     assert (again.note is not None) is bool(rejected)
@@ -436,7 +436,7 @@ def test_forged_cache_rows_cannot_pass_a_broken_model(tmp_path: Path) -> None:
             "--quiet", "--output-dir"]
     assert cli([*args, str(tmp_path / "first")]) == 1
     (cache_file,) = (tmp_path / "cache" / "outputs").iterdir()
-    by_digest = {OutputCache.input_key(r["input"]): json.dumps(r["expected_output"], separators=(",", ":"))
+    by_digest = {OutputCache.input_key(request(r["input"])): json.dumps(r["expected_output"], separators=(",", ":"))
                  if isinstance(r["expected_output"], dict) else r["expected_output"] for r in rows}
     forged = [{**json.loads(line), "output": by_digest[json.loads(line)["input"]]}
               for line in cache_file.read_text().splitlines()]

@@ -64,3 +64,35 @@ def test_the_regressed_adapter_blocks_with_a_confirmed_regression(tmp_path: Path
     assert gates["accuracy"]["passed"] is False and gates["no_regression"]["passed"] is False
     accuracy = next(m for m in details["metrics"] if m["metric"] == "accuracy")
     assert accuracy["paired"] and accuracy["label"] == "confirmed_regression", accuracy
+
+
+def test_the_adapter_sampled_at_temperature_0_7_is_random_reproducible_and_measured(tmp_path: Path) -> None:
+    """The shipped adapter sampled locally (generation.temperature 0.7): its samples differ, a case draws the same
+    ones alone as in a batch, and flaky_rate / pass_all_k over k = 4 samples lie within their binomial error of the
+    truth estimated from 12 further samples of each case."""
+    from dataclasses import replace
+
+    from evaluator.stages.automated import generate_samples
+    from evaluator.stages.scoring import aggregate_checks, score_samples
+
+    config = load_config(EXAMPLES / "config.yaml")
+    settings = replace(config.generation, temperature=0.7, samples=16)
+    backend = HuggingFaceBackend(MODELS / "task-api-v1", settings, "cpu")
+    cases = load_benchmark(BENCHMARK)[3::50]  # 10 cases across the actions
+    validator, _ = schema_validator(config.metrics.schema, config.source)
+    drawn = generate_samples(backend, cases, None, 16, progress=False)
+    backend.batch_size = 1
+    alone = generate_samples(backend, cases[:2], None, 4, progress=False)
+    assert [[g.output for g in s] for s in alone] == [[g.output for g in s[:4]] for s in drawn[:2]]
+    assert any(len({g.output for g in samples}) > 1 for samples in drawn)  # really random at 0.7
+    ignore = tuple(config.metrics.ignore_fields)
+    first = [score_samples(c, s[:4], ignore, validator) for c, s in zip(cases, drawn)]
+    metrics = {name: m.value for name, m in aggregate_checks(first).items()}
+    assert metrics["pass_all_k"] <= metrics["accuracy"] <= metrics["pass_any_k"]
+    rest = [score_samples(c, s[4:], ignore, validator) for c, s in zip(cases, drawn)]
+    chances = [float(r.checks["accuracy"]) for r in rest]
+    for name, truth in (("pass_all_k", [p ** 4 for p in chances]),
+                        ("flaky_rate", [1 - p ** 4 - (1 - p) ** 4 for p in chances])):
+        # 12 samples cannot tell a sure case from one wrong 1 time in 13: no case's variance is taken below that's
+        error = 4 * sum(max(t * (1 - t), 12 / 169) for t in truth) ** 0.5 / len(truth)
+        assert abs(metrics[name] - sum(truth) / len(truth)) <= error, (name, metrics[name], truth)

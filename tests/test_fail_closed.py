@@ -20,7 +20,7 @@ import pytest
 import evaluator.action.main as entrypoint
 from evaluator.cli import main
 from evaluator.core.redaction import forget_secrets
-from tests.helpers import SIGNER, TINY_MODELS, benchmark_rows, write_jsonl
+from tests.helpers import SIGNER, TINY_MODELS, benchmark_rows, request, write_jsonl
 
 MODEL = TINY_MODELS / "tiny-v2"
 GATES = ("quality_gates:\n  - {name: accuracy, metric: accuracy, threshold: 0.85, comparison: '>=', "
@@ -335,9 +335,9 @@ def test_a_full_cache_disk_degrades_to_no_cache(tmp_path: Path, capsys: pytest.C
     cache = OutputCache(tmp_path / "cache", {"model": "m"}, SIGNER)
     (tmp_path / "cache" / "outputs").mkdir(parents=True)
     cache.path.mkdir()  # the cache file's place is taken: every write fails
-    cache.put_many([("an input", Generation("{}", False))])
+    cache.put_many([(request("an input"), Generation("{}", False))])
     assert cache.warning is not None and "cannot be written" in cache.warning
-    assert cache.get("an input") is not None  # this run still has it
+    assert cache.get(request("an input")) is not None  # this run still has it
     assert "warning" in capsys.readouterr().err
 
 
@@ -346,12 +346,12 @@ def test_a_torn_cache_line_costs_only_itself(tmp_path: Path) -> None:
     from evaluator.generation.cache import OutputCache
 
     cache = OutputCache(tmp_path, {"model": "m"}, SIGNER)
-    cache.put_many([("one", Generation("{}", False))])
+    cache.put_many([(request("one"), Generation("{}", False))])
     with cache.path.open("a") as handle:
         handle.write('{"input": "torn')  # a run killed mid-line
-    OutputCache(tmp_path, {"model": "m"}, SIGNER).put_many([("two", Generation("{}", False))])
+    OutputCache(tmp_path, {"model": "m"}, SIGNER).put_many([(request("two"), Generation("{}", False))])
     again = OutputCache(tmp_path, {"model": "m"}, SIGNER)
-    assert again.get("one") is not None and again.get("two") is not None
+    assert again.get(request("one")) is not None and again.get(request("two")) is not None
 
 
 # ---- the Action ---------------------------------------------------------------------------------------------------

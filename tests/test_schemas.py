@@ -26,7 +26,7 @@ def test_the_shipped_schemas_are_the_generated_ones() -> None:
     """`python -m evaluator.report.schemas` writes them; a record that changes without them fails here."""
     assert REPORT_SCHEMA.read_text(encoding="utf-8") == schema_text(report_schema())
     assert BASELINE_SCHEMA.read_text(encoding="utf-8") == schema_text(baseline_schema())
-    assert REPORT_SCHEMA.name == "report-1.1.schema.json" and BASELINE_SCHEMA.name == "baseline-1.schema.json"
+    assert REPORT_SCHEMA.name == "report-1.2.schema.json" and BASELINE_SCHEMA.name == "baseline-1.schema.json"
 
 
 def test_the_demo_files_conform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,7 +52,7 @@ def test_the_demo_files_conform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_report_that_breaks_the_schema_is_named_where() -> None:
-    data = json.loads(json.dumps({"report_version": "1.1", "decision": "DEPLOY", "metrics": {}, "stages": [],
+    data = json.loads(json.dumps({"report_version": "1.2", "decision": "DEPLOY", "metrics": {}, "stages": [],
                                   "cases": [], "gates": [{"name": "g", "passed": "yes"}]}))
     problems = validation_errors(data, shipped(REPORT_SCHEMA), limit=20)
     assert any(p.startswith("gates[0].passed: 'yes' is not of type") for p in problems)
@@ -61,7 +61,7 @@ def test_a_report_that_breaks_the_schema_is_named_where() -> None:
 
 def test_taskeval_schema_prints_the_shipped_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "--report"]) == 0
-    assert json.loads(capsys.readouterr().out)["title"] == "taskeval report.json, version 1.1"
+    assert json.loads(capsys.readouterr().out)["title"] == "taskeval report.json, version 1.2"
     assert main(["schema", "--baseline"]) == 0
     assert json.loads(capsys.readouterr().out) == shipped(BASELINE_SCHEMA)
 
@@ -72,7 +72,7 @@ def test_a_record_with_a_key_its_type_does_not_have_is_refused_by_the_schema_not
 
     fingerprint = Fingerprint().to_json()
     fingerprint["benchmark"]["injected"] = 1
-    data = {"report_version": "1.1", "decision": "BLOCK", "metrics": {}, "stages": [], "cases": [], "gates": [],
+    data = {"report_version": "1.2", "decision": "BLOCK", "metrics": {}, "stages": [], "cases": [], "gates": [],
             "started_at": "", "duration_seconds": 0, "warnings": [], "fingerprint": fingerprint, "config": {}}
     problems = validation_errors(data, shipped(REPORT_SCHEMA), limit=20)
     assert any(p.startswith("fingerprint.benchmark: Additional properties are not allowed") for p in problems)

@@ -146,6 +146,18 @@ def _fields(c: CheckInput) -> Check:
 
 
 
+CONSISTENCY_METRICS = ("pass_all_k", "pass_any_k", "flaky_rate")
+"""Per-case outcomes over a case's k samples (generation.samples) of its `accuracy`, scored beside the checks."""
+_define("pass_all_k", "higher", Stage.AUTOMATED_METRICS, True, "cases right in every one of their k samples (pass^k)")
+_define("pass_any_k", "higher", Stage.AUTOMATED_METRICS, True, "cases right in at least one of their k samples")
+_define("flaky_rate", "lower", Stage.AUTOMATED_METRICS, True, "cases right in some samples and wrong in others")
+
+
+def per_case_metric_names() -> list[str]:
+    """Every metric stage 1 keeps per case: the checks, then the consistency of the samples."""
+    return [*CHECKS.names(), *CONSISTENCY_METRICS]
+
+
 _define("tokens_per_request", "lower", Stage.AUTOMATED_METRICS, False, "mean prompt + completion tokens")
 _define("cost_per_request_usd", "lower", Stage.AUTOMATED_METRICS, False, "cost of one request at the configured price")
 _define("llm_judge_overall", "higher", Stage.LLM_JUDGE, False, "mean of the judge's criteria, normalised to 0-1")

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from evaluator.core.hashing import sha256_hex
+
 
 @dataclass(frozen=True)
 class Case:
@@ -36,6 +38,29 @@ class Request(Protocol):
 
     @property
     def input(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    """One of a case's repeated samples (generation.samples): the case's id and input, and which sample it is."""
+
+    id: str
+    input: str
+    sample: int
+    """0 for the first sample (the one a single-sample run generates), then 1, 2, …"""
+
+
+def sample_index(request: Request) -> int:
+    """Which sample of its case a request asks for: a SampleRequest's index, 0 for a case itself."""
+    return request.sample if isinstance(request, SampleRequest) else 0
+
+
+def sample_seed(request: Request) -> int:
+    """The seed of one sample's random draws: from the case's input and the sample's index alone, so a re-run, a
+    shard or a batch of other cases draws the very same output (a 31-bit integer, which every server's `seed`
+    takes)."""
+    digest = sha256_hex(f"{sample_index(request)}\n{request.input}")
+    return int(digest[:8], 16) >> 1
 
 
 @dataclass(frozen=True)

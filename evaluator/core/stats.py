@@ -16,14 +16,32 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     """Wilson score interval for a proportion; (0, 1) when n is 0."""
     if n <= 0:
         return 0.0, 1.0
+    return _wilson(successes / n, n, confidence)
+
+
+def _wilson(p: float, n: float, confidence: float) -> tuple[float, float]:
     z = z_value(confidence)
-    p = successes / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
+    low = 0.0 if p <= 0 else max(0.0, centre - half)
+    high = 1.0 if p >= 1 else min(1.0, centre + half)
     return low, high
+
+
+def share_interval(shares: list[float], per_case: int, confidence: float = 0.95) -> tuple[float, float]:
+    """A Wilson interval for the mean of per-case shares (each the share of a case's k samples that pass), at the
+    number of independent trials the cases' spread implies (Kish's design effect): n when a case's samples all
+    agree, up to n·k when they vary as much as separate cases would. With k = 1 it is the Wilson interval."""
+    n = len(shares)
+    if n == 0:
+        return 0.0, 1.0
+    mean = sum(shares) / n
+    trials = float(n)
+    if n > 1 and 0 < mean < 1:
+        spread = sum((s - mean) ** 2 for s in shares) / (n - 1)
+        trials = n * per_case if spread == 0 else min(n * per_case, max(n, mean * (1 - mean) * n / spread))
+    return _wilson(mean, trials, confidence)
 
 
 @dataclass(frozen=True)

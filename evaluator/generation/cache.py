@@ -1,9 +1,10 @@
 """A disk cache of outputs keyed by model fingerprint, generation settings and case input.
 
 One JSONL file per (model, settings) key holds `{"input": sha256 of the case input, ...Generation, "mac": ...}`
-lines. Lines are appended after each batch, so an interrupted run keeps what it generated. The cache lives in the
-workspace, which a pull request controls, so it is input like any other: every row is signed
-(evaluator/core/cache_signing.py) and checked when read. A row that is torn, not UTF-8, of the wrong types or whose
+lines; a repeated sample (generation.samples) past the first is keyed by the digest and its index, `<sha256>#2`.
+Lines are appended after each batch, so an interrupted run keeps what it generated. The cache lives in the workspace,
+which a pull request controls, so it is input like any other: every row is signed (evaluator/core/cache_signing.py)
+and checked when read. A row that is torn, not UTF-8, of the wrong types or whose
 signature fails is skipped and generated again; only that row is lost, and the run says how many there were.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from evaluator.core.cache_signing import CacheSigner
 from evaluator.core.hashing import compact_json, sha256_hex
-from evaluator.core.records import Generation
+from evaluator.core.records import Generation, Request, sample_index
 
 ROW_TYPES: dict[str, tuple[type, ...]] = {
     "output": (str,), "truncated": (bool,), "prompt_tokens": (int, type(None)),
@@ -91,19 +92,21 @@ class OutputCache:
         return "; ".join(n for n in (rejected, self.warning) if n) or None
 
     @staticmethod
-    def input_key(text: str) -> str:
-        return sha256_hex(text)
+    def input_key(request: Request) -> str:
+        """The row's key: the digest of the case's input, with the sample's index past the first."""
+        digest, sample = sha256_hex(request.input), sample_index(request)
+        return f"{digest}#{sample}" if sample else digest
 
-    def get(self, text: str) -> Generation | None:
-        return self._entries.get(self.input_key(text))
+    def get(self, request: Request) -> Generation | None:
+        return self._entries.get(self.input_key(request))
 
-    def put_many(self, items: list[tuple[str, Generation]]) -> None:
-        """Append (case input, generation) pairs, each signed. A cache that cannot be written (a full or read-only
+    def put_many(self, items: list[tuple[Request, Generation]]) -> None:
+        """Append (request, generation) pairs, each signed. A cache that cannot be written (a full or read-only
         disk) is turned off with a warning: the run goes on without it."""
         lines = []
-        for text, generation in items:
+        for request, generation in items:
             content = {name: getattr(generation, name) for name in ROW_TYPES}
-            digest = self.input_key(text)
+            digest = self.input_key(request)
             mac = self.signer.sign([self.key, digest], content)
             lines.append(json.dumps({"input": digest, **content, "mac": mac}, ensure_ascii=False) + "\n")
             self._entries[digest] = dataclasses.replace(generation, cached=True)

@@ -1,7 +1,8 @@
 """The Hugging Face backend: the only module that talks to the model runtime (torch, transformers, peft).
 
 Greedy, batched generation: prompts sorted by length, left padding, each sequence stopped at end-of-sequence or as
-soon as its top-level JSON object (and its code fence) closes. torch and transformers are imported here only, so
+soon as its top-level JSON object (and its code fence) closes. With generation.temperature above 0, each row draws a
+seeded sample (evaluator/generation/sampling.py). torch and transformers are imported here only, so
 runs that need no model start fast.
 """
 
@@ -17,13 +18,14 @@ from typing import Any
 
 from evaluator.core.errors import TaskevalError
 from evaluator.core.files import strict_json
-from evaluator.core.records import BatchCallback, Generation, Request
+from evaluator.core.records import BatchCallback, Generation, Request, sample_seed
 from evaluator.generation.model_folder import (
     adapter_base,
     check_model,
     is_hub_id,
     remote_code_allowed,
 )
+from evaluator.generation.sampling import SeededSampler, sampling_settings
 from evaluator.generation.stopping import JsonStopScanner, cut_at_stop
 from evaluator.inputs.config import GenerationSettings
 
@@ -268,7 +270,7 @@ class HuggingFaceBackend:
         return {
             "backend": "huggingface", "path": str(self.model_dir), "sha256": self._digest, "device": self.device,
             "gpu": torch.cuda.get_device_name(0) if cuda else None, "cuda": torch.version.cuda if cuda else None,
-            "batch_size": self.batch_size, **self.load_description(),
+            "batch_size": self.batch_size, **self.load_description(), **self.sampling(),
         }
 
     def covers(self, requests: Sequence[Request]) -> bool:
@@ -279,7 +281,12 @@ class HuggingFaceBackend:
         s = self.settings
         return {"model": self._digest, "device": self.device, **self.load_description(),
                 "max_new_tokens": s.max_new_tokens,
-                "prompt_template": s.prompt_template, "system_prompt": s.system_prompt, "version": 1}
+                "prompt_template": s.prompt_template, "system_prompt": s.system_prompt, "version": 1,
+                **self.sampling()}
+
+    def sampling(self) -> dict[str, object]:
+        """The sampling settings, when it samples (greedy decoding keeps the keys it always had)."""
+        return sampling_settings(self.settings)
 
     def prompt(self, case: Request) -> str:
         return build_prompt(self.tokenizer, case.input, self.settings)
@@ -293,7 +300,7 @@ class HuggingFaceBackend:
         while start < len(order):
             batch = order[start : start + self.batch_size]
             try:
-                generations = self._generate_batch([prompts[i] for i in batch])
+                generations = self._generate_batch([prompts[i] for i in batch], [sample_seed(cases[i]) for i in batch])
             except RuntimeError as error:
                 if "out of memory" not in str(error).lower() or self.batch_size == 1:
                     raise
@@ -312,12 +319,15 @@ class HuggingFaceBackend:
         if self.device == "cuda":
             torch.cuda.empty_cache()
 
-    def _generate_batch(self, prompts: list[str]) -> list[Generation]:
+    def _generate_batch(self, prompts: list[str], seeds: list[int]) -> list[Generation]:
         import torch
 
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         encoded = {key: value.to(self.model.device) for key, value in encoded.items()}
         stopping = JsonStoppingCriteria(self.token_texts, len(prompts), encoded["input_ids"].shape[1])
+        s = self.settings
+        sampler = [SeededSampler(seeds, s.temperature, s.top_p, encoded["input_ids"].shape[1])] \
+            if s.temperature > 0 else []
         started = time.perf_counter()
         with torch.inference_mode():
             output = self.model.generate(
@@ -327,6 +337,7 @@ class HuggingFaceBackend:
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self.tokenizer.eos_token_id,
                 stopping_criteria=[stopping],
+                logits_processor=sampler,
             )
         elapsed_ms = (time.perf_counter() - started) * 1000 / len(prompts)
         prompt_width = encoded["input_ids"].shape[1]

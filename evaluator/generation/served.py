@@ -1,8 +1,9 @@
 """The `openai` backend: a model served behind an OpenAI-compatible endpoint (vLLM, TGI, Ollama, a hosted
 fine-tune), with concurrent requests, retries and the same output cache as the local backend.
 
-One request per case, temperature 0, `max_tokens` = generation.max_new_tokens. The output is cut where its JSON
-object closes, as locally. `--model` names the served model.
+One request per case (per sample, with generation.samples), at generation.temperature (0 by default) and top_p, with
+a `seed` from the case's input and sample index when it samples; `max_tokens` = generation.max_new_tokens. The output
+is cut where its JSON object closes, as locally. `--model` names the served model.
 
 `generation.base_url` may list several replicas of the same model (docs/scaling.md): each request goes to the live
 replica with the least outstanding work, `generation.concurrency` requests in flight per replica; a failed request
@@ -23,7 +24,8 @@ from typing import Any
 
 from evaluator.core.errors import TaskevalError
 from evaluator.core.openai_calls import backoff_s, describe, is_retryable, make_client
-from evaluator.core.records import BatchCallback, Generation, Request
+from evaluator.core.records import BatchCallback, Generation, Request, sample_seed
+from evaluator.generation.sampling import sampling_settings
 from evaluator.generation.stopping import cut_at_stop
 from evaluator.inputs.config import GenerationSettings
 
@@ -112,7 +114,7 @@ class ServedModelBackend:
 
     def fingerprint(self) -> dict[str, object]:
         return {"backend": "openai", "path": self.model, "base_url": self.base_url, "api": self.settings.api,
-                "device": "served", "dtype": "served", "quantization": "served"}
+                "device": "served", "dtype": "served", "quantization": "served", **sampling_settings(self.settings)}
 
     def covers(self, requests: Sequence[Request]) -> bool:
         return True
@@ -123,21 +125,22 @@ class ServedModelBackend:
         s = self.settings
         return {"served_model": self.model, "base_url": self.base_url, "api": s.api,
                 "max_new_tokens": s.max_new_tokens, "prompt_template": s.prompt_template,
-                "system_prompt": s.system_prompt, "version": 1}
+                "system_prompt": s.system_prompt, "version": 1, **sampling_settings(s)}
 
     def _request(self, client: Any, case: Request) -> Any:
         s = self.settings
+        decoding: dict[str, Any] = {"temperature": s.temperature, "max_tokens": s.max_new_tokens}
+        if s.temperature > 0:
+            decoding |= {"top_p": s.top_p, "seed": sample_seed(case)}
         if s.api == "completions":
             prompt = s.prompt_template.replace("{input}", case.input)
             if s.system_prompt:
                 prompt = prompt.replace("{system}", s.system_prompt) if "{system}" in prompt else (
                     f"{s.system_prompt}\n{prompt}")
-            return client.completions.create(model=self.model, prompt=prompt, temperature=0,
-                                                   max_tokens=s.max_new_tokens)
+            return client.completions.create(model=self.model, prompt=prompt, **decoding)
         messages = ([{"role": "system", "content": s.system_prompt}] if s.system_prompt else []) + [
             {"role": "user", "content": case.input}]
-        return client.chat.completions.create(model=self.model, messages=messages, temperature=0,
-                                                    max_tokens=s.max_new_tokens)
+        return client.chat.completions.create(model=self.model, messages=messages, **decoding)
 
     def _call(self, case: Request) -> tuple[Any, str]:
         """The response to one case and the replica that gave it: a failure is retried at once on another live

@@ -17,7 +17,7 @@ from typing import Any
 from evaluator.core.errors import TaskevalError
 from evaluator.core.files import read_text, strict_json
 from evaluator.core.json_checks import validation_errors
-from evaluator.core.records import BatchCallback, Generation, LatencySample, Request
+from evaluator.core.records import BatchCallback, Generation, LatencySample, Request, sample_index
 from evaluator.core.sharding import Shard
 from evaluator.generation.cache import ROW_TYPES, generation_fields
 
@@ -48,6 +48,7 @@ RECORD_SCHEMA: dict[str, Any] = {
         "libraries": {"type": "object", "additionalProperties": {"type": "string"}},
         "case_ids": {"type": "array", "items": {"type": "string"}},
         "outputs": _OUTPUTS,
+        "samples": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}},
         "red_team": {"anyOf": [{"type": "null"}, _OUTPUTS]},
         "latency": {"anyOf": [{"type": "null"}, {"type": "array", "items": {
             "type": "object", "required": ["id", "latency_ms", "completion_tokens"], "additionalProperties": False,
@@ -116,6 +117,8 @@ class ShardRecord:
     """The shard's cases scored (as report.json's `cases`), for a reader; the gate scores the outputs again."""
     started_at: str
     commit: str | None
+    samples: dict[str, tuple[Generation, ...]] = dataclasses.field(default_factory=dict)
+    """With generation.samples above 1: case id → its samples past the first (`outputs` holds the first)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +127,8 @@ class ShardRecord:
             "settings": dataclasses.asdict(self.settings), "description": self.description,
             "libraries": self.libraries, "case_ids": list(self.case_ids),
             "outputs": {key: _generation_json(g) for key, g in self.outputs.items()},
+            **({"samples": {key: [_generation_json(g) for g in more] for key, more in self.samples.items()}}
+               if self.samples else {}),
             "red_team": None if self.red_team is None else {k: _generation_json(g) for k, g in self.red_team.items()},
             "latency": None if self.latency is None else [dataclasses.asdict(t) for t in self.latency],
             "durations": self.durations, "notes": list(self.notes), "checks": list(self.checks),
@@ -131,15 +136,16 @@ class ShardRecord:
         }
 
 
+def _generation(row: Any, path: Path, where: str) -> Generation:
+    fields = generation_fields(row)
+    if fields is None or not isinstance(row.get("cached", False), bool):
+        raise TaskevalError(f"{path}: {where} is not an output as taskeval writes it "
+                            "(output, truncated, token counts, latency_ms, cached)", FIX)
+    return Generation(**fields, cached=bool(row.get("cached", False)))
+
+
 def _generations(rows: dict[str, Any], path: Path, key: str) -> dict[str, Generation]:
-    generations = {}
-    for case_id, row in rows.items():
-        fields = generation_fields(row)
-        if fields is None or not isinstance(row.get("cached", False), bool):
-            raise TaskevalError(f"{path}: {key}.{case_id} is not an output as taskeval writes it "
-                                "(output, truncated, token counts, latency_ms, cached)", FIX)
-        generations[case_id] = Generation(**fields, cached=bool(row.get("cached", False)))
-    return generations
+    return {case_id: _generation(row, path, f"{key}.{case_id}") for case_id, row in rows.items()}
 
 
 def read_record(path: Path) -> ShardRecord:
@@ -168,6 +174,8 @@ def read_record(path: Path) -> ShardRecord:
         latency=None if latency is None else tuple(LatencySample(**t) for t in latency),
         durations=data["durations"], notes=tuple(data["notes"]), checks=tuple(data["checks"]),
         started_at=data["started_at"], commit=data["commit"],
+        samples={case_id: tuple(_generation(row, path, f"samples.{case_id}[{i}]") for i, row in enumerate(rows))
+                 for case_id, rows in data.get("samples", {}).items()},
     )
 
 
@@ -254,9 +262,14 @@ def check_agreement(records: Sequence[tuple[Path, ShardRecord]], gate: dict[str,
 
 
 def check_contents(path: Path, record: ShardRecord, case_ids: Sequence[str], red_team_ids: Sequence[str],
-                   latency_ids: Sequence[str] | None) -> None:
-    """The record holds exactly the cases the benchmark puts in its shard, with an output for each."""
+                   latency_ids: Sequence[str] | None, samples: int = 1) -> None:
+    """The record holds exactly the cases the benchmark puts in its shard, with an output (with k samples per case,
+    k outputs) for each."""
     shard = record.shard
+    short = [i for i in record.case_ids if len(record.samples.get(i, ())) != samples - 1]
+    if short or set(record.samples) - set(record.case_ids):
+        raise TaskevalError(f"shard {shard} ({path}) does not hold {samples} sample(s) of every case, as "
+                            f"generation.samples says (first wrong: {(short or sorted(record.samples))[0]!r})", FIX)
     for what, wanted, have in (("benchmark cases", [i for i in case_ids if shard.holds(i)], list(record.case_ids)),
                                ("outputs", [i for i in case_ids if shard.holds(i)], list(record.outputs)),
                                ("red-team outputs", [i for i in red_team_ids if shard.holds(i)],
@@ -288,10 +301,12 @@ class RecordedBackend:
         self.description = first.description
         self.settings = first.settings
         self.libraries = first.libraries
-        self._outputs: dict[str, Generation] = {}
+        self._outputs: dict[tuple[str, int], Generation] = {}
         for record in self.records:
-            self._outputs.update(record.outputs)
-            self._outputs.update(record.red_team or {})
+            for outputs in (record.outputs, record.red_team or {}):
+                self._outputs.update({(case_id, 0): g for case_id, g in outputs.items()})
+            self._outputs.update({(case_id, j): g for case_id, more in record.samples.items()
+                                  for j, g in enumerate(more, start=1)})
         self.latency: tuple[LatencySample, ...] | None = (
             None if first.latency is None else tuple(t for r in self.records for t in r.latency or ()))
         self.notes = tuple(dict.fromkeys(note for r in self.records for note in r.notes))
@@ -305,13 +320,13 @@ class RecordedBackend:
         return dict(self.settings.model)
 
     def covers(self, requests: Sequence[Request]) -> bool:
-        return all(r.id in self._outputs for r in requests)
+        return all((r.id, sample_index(r)) in self._outputs for r in requests)
 
     def cache_key(self) -> None:
         return None
 
     def generate(self, cases: Sequence[Request], on_batch: BatchCallback | None = None) -> list[Generation]:
-        generations = [self._outputs[case.id] for case in cases]
+        generations = [self._outputs[(case.id, sample_index(case))] for case in cases]
         if on_batch is not None:
             on_batch(list(zip(cases, generations)))
         return generations
@@ -319,7 +334,8 @@ class RecordedBackend:
 
 
 def merge_records(paths: Sequence[Path], gate: dict[str, Any], case_ids: Sequence[str],
-                  red_team_ids: Sequence[str], latency_ids: Sequence[str] | None) -> RecordedBackend:
+                  red_team_ids: Sequence[str], latency_ids: Sequence[str] | None, samples: int = 1
+                  ) -> RecordedBackend:
     """Read, check and merge the records: all N shards once, agreeing with each other and with the gate's inputs,
     each holding exactly its cases. `latency_ids`: the cases the latency stage times (None: it does not run)."""
     records = [(path, read_record(path)) for path in paths]
@@ -331,5 +347,5 @@ def merge_records(paths: Sequence[Path], gate: dict[str, Any], case_ids: Sequenc
         raise TaskevalError("some shards measured latency and others did not", FIX)
     for path, record in records:
         check_contents(path, record, case_ids, red_team_ids,
-                       latency_ids if record.latency is not None else None)
+                       latency_ids if record.latency is not None else None, samples)
     return RecordedBackend([record for _, record in records])

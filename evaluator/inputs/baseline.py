@@ -16,7 +16,7 @@ from typing import Any
 
 from evaluator.core.errors import TaskevalError, did_you_mean
 from evaluator.core.files import read_text, strict_json
-from evaluator.core.metrics import CHECKS, JUDGE_PREFIX, METRICS, MetricValue, judge_metric
+from evaluator.core.metrics import JUDGE_PREFIX, METRICS, MetricValue, judge_metric, per_case_metric_names
 
 BASELINE_VERSION = 1
 REQUIRED_KEYS = ("baseline_version", "metrics", "cases", "fingerprint", "environment")
@@ -51,6 +51,8 @@ class Baseline:
     outputs: dict[str, str] = field(default_factory=dict)
     """Case id → production's output (empty in older files): shown beside a broken case, and compared to tell
     identical outputs apart."""
+    samples: int = 1
+    """Samples per case in the run that made it (generation.samples): its per-case checks are shares of them."""
 
 
 def _number(value: Any, where: str, rate: bool) -> float:
@@ -138,14 +140,12 @@ def _case_checks(data: dict[str, Any], source: str) -> dict[str, dict[str, Any]]
 def _check_agreement(metrics: dict[str, MetricValue], cases: dict[str, dict[str, Any]], source: str) -> None:
     """Each stage-1 metric equals what the baseline's own per-case checks give: a file whose numbers disagree was
     edited (or not written by taskeval), and is refused rather than compared."""
+    per_case = per_case_metric_names()
     for name, metric in metrics.items():
-        if name not in CHECKS:
+        if name not in per_case:
             continue
         values = [checks[name] for checks in cases.values() if checks.get(name) is not None]
-        if METRICS.get(name).is_rate:
-            value = sum(1 for v in values if v is True) / len(values) if values else math.nan
-        else:
-            value = sum(float(v) for v in values) / len(values) if values else math.nan
+        value = sum(float(v) for v in values) / len(values) if values else math.nan
         if len(values) != metric.n or not abs(value - metric.value) <= 1e-9:
             raise TaskevalError(
                 f"{source}: metrics.{name} says {metric.value:.4f} over {metric.n} cases, but the baseline's own "
@@ -189,7 +189,16 @@ def load_baseline(path: Path) -> Baseline:
     return Baseline(source, metrics, cases, dict(fingerprint), dict(environment),
                     commit=_optional_text(data, "commit"), created_at=_optional_text(data, "created_at"),
                     case_keys=_case_keys(data), judge_seed=judge_seed, judge_ids=judge_ids,
-                    outputs=_case_keys(data, "output"), unsafe_ids=_unsafe_ids(data, source))
+                    outputs=_case_keys(data, "output"), unsafe_ids=_unsafe_ids(data, source),
+                    samples=_samples(data, source))
+
+
+def _samples(data: dict[str, Any], source: str) -> int:
+    samples = data.get("samples", 1)
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise TaskevalError(f"{source}: 'samples' must be a positive integer (samples per case), got {samples!r}",
+                            "write baselines with `taskeval run ... --update-baseline FILE`")
+    return samples
 
 
 def _unsafe_ids(data: dict[str, Any], source: str) -> tuple[str, ...] | None:

@@ -98,6 +98,12 @@ class GenerationSettings:
     concurrency: int = _key((int,), 8)
     timeout_s: float = _key(NUMBER, 120)
     max_attempts: int = _key((int,), 5)
+    samples: int = _key((int,), 1)
+    """Outputs generated per case (docs/usage.md, "Repeated samples"): each seeded by the case and its index."""
+    temperature: float = _key(NUMBER, 0.0)
+    """0: greedy decoding; above 0: sampling, seeded per case and sample so a re-run reproduces it."""
+    top_p: float = _key(NUMBER, 1.0)
+    """Nucleus sampling: only the most likely tokens whose probabilities sum to top_p are drawn from."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +286,7 @@ def _check_values(config: Config, source: str) -> None:
         raise TaskevalError(f"{source}: 'generation.concurrency' and 'generation.max_attempts' must be at least 1")
     if config.generation.max_new_tokens < 1:
         raise TaskevalError(f"{source}: 'generation.max_new_tokens' must be at least 1")
+    _check_sampling(config.generation, source)
     if "{input}" not in config.generation.prompt_template:
         raise TaskevalError(f"{source}: 'generation.prompt_template' must contain '{{input}}'",
                             'for example: prompt_template: "{input}\\n"')
@@ -304,6 +311,22 @@ def _check_values(config: Config, source: str) -> None:
             raise TaskevalError(f"{where}: unknown comparison '{gate.comparison}'",
                                 f"did you mean '{COMPARISON_SPELLINGS[gate.comparison]}'?")
         COMPARISONS.get(gate.comparison, f"{where}: comparison")
+
+
+MAX_SAMPLES = 100
+"""More samples per case than this is a typo rather than a plan: the run would cost that many times more."""
+
+
+def _check_sampling(settings: GenerationSettings, source: str) -> None:
+    if not 1 <= settings.samples <= MAX_SAMPLES:
+        raise TaskevalError(f"{source}: 'generation.samples' must be an integer from 1 to {MAX_SAMPLES}, got "
+                            f"{settings.samples}", "each sample is one more generation per case: 5 costs 5 times 1")
+    if not 0 <= settings.temperature <= 2:
+        raise TaskevalError(f"{source}: 'generation.temperature' must be in [0, 2], got {settings.temperature:g}",
+                            "0 is greedy decoding; 0.7 is a common sampling temperature")
+    if not 0 < settings.top_p <= 1:
+        raise TaskevalError(f"{source}: 'generation.top_p' must be in (0, 1], got {settings.top_p:g}",
+                            "1 draws from every token; 0.9 from the most likely ones making up 90%")
 
 
 def _check_regression(settings: RegressionConfig, source: str) -> None:

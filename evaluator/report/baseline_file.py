@@ -22,6 +22,7 @@ def baseline_json(result: RunResult) -> dict[str, Any]:
         "commit": fingerprint.commit,
         "metrics": {name: metric.to_json() for name, metric in result.metrics.items()
                     if not name.endswith(VS_BASELINE_SUFFIX)},
+        "samples": result.config.generation.samples,
         "cases": [{"id": case.id, "key": case_key(case.input, case.expected), "checks": case.checks,
                    "output": case.output} for case in result.cases],
         "judge_scores": result.judge_scores,

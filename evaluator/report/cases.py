@@ -12,23 +12,25 @@ from evaluator.stages.automated import AutomatedDetails
 from evaluator.stages.comparison import ActionRate, ComparisonDetails
 from evaluator.stages.gates import format_value
 from evaluator.stages.results import RunResult
-from evaluator.stages.scoring import GroupStats
+from evaluator.stages.scoring import GroupStats, fails
 
 CHART_LABEL = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def failing_cases(result: RunResult, limit: int) -> list[str]:
-    """Every case the `accuracy` check fails, in one collapsed table: broken ones (right in production) first,
-    each with what differs field by field."""
-    failing = [c for c in result.cases if c.checks.get("accuracy") is False]
+    """Every case the `accuracy` check fails (with several samples, in some sample: the first wrong one is shown),
+    in one collapsed table: broken ones (right in production) first, each with what differs field by
+    field."""
+    failing = [c for c in result.cases if "accuracy" in c.checks and fails("accuracy", c.checks["accuracy"])]
     if not failing:
         return []
     comparison = result.details(ComparisonDetails)
     broken = {c.id: c.production_output for c in comparison.flipped_cases} if comparison else {}
     unknown = set(comparison.unpaired_ids) if comparison else set()
     has_baseline = comparison is not None
-    failing.sort(key=lambda c: (c.id not in broken, c.checks.get("json_valid_rate") is True,
-                                c.checks.get("action_accuracy") is True, float(c.checks.get("field_accuracy", 0.0))))
+    failing.sort(key=lambda c: (c.id not in broken, float(c.checks.get("json_valid_rate", False)),
+                                float(c.checks.get("action_accuracy", False)),
+                                float(c.checks.get("field_accuracy", 0.0))))
     title = f"Failing cases ({len(failing)})"
     if has_baseline:
         title += f" — {len(broken)} broke (right in production)"
@@ -36,7 +38,8 @@ def failing_cases(result: RunResult, limit: int) -> list[str]:
     rule = "|---|---|---|" + ("---|" if has_baseline else "")
     lines = [f"<details><summary>{title}</summary>", "", header, rule]
     for case in failing[:limit]:
-        difference = field_differences(case.expected, case.output)
+        wrong = next((s.output for s in case.samples if s.checks.get("accuracy") is False), case.output)
+        difference = field_differences(case.expected, wrong)
         row = f"| {code(case.id, 40)} | {escape_cell(case.input)} | {code(difference, 240)} |"
         before = broken.get(case.id)
         production = (f"✅ right: {code(before, 160)}" if before is not None else "✅ right") if case.id in broken \

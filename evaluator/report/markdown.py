@@ -13,6 +13,7 @@ from evaluator import __version__
 from evaluator.core.metrics import JUDGE_PREFIX, MetricValue, judge_metric
 from evaluator.core.names import Stage
 from evaluator.report.cases import comparison_statistics, failing_cases, per_action_table
+from evaluator.report.flaky import flaky_section, sampling_words
 from evaluator.report.markdown_text import code, escape_cell, signed_points
 from evaluator.stages.automated import AutomatedDetails
 from evaluator.stages.comparison import ComparisonDetails
@@ -297,6 +298,9 @@ def _headline(result: RunResult) -> list[str]:
     parts = [status, f"{warnings} warning{'s' if warnings != 1 else ''}",
              f"{len(result.cases)} of {planned} cases" if len(result.cases) < planned else f"{planned} cases",
              f"run {_duration(result.duration_seconds)}"]
+    sampling = sampling_words(result)
+    if sampling:
+        parts[2] += f" {sampling}"
     if result.shards:
         parts.insert(3, f"merged from {len(result.shards)} shards")
     commit, run_url = result.fingerprint.commit, result.fingerprint.run_url
@@ -352,7 +356,7 @@ def render_markdown(result: RunResult, json_path: Path, case_limit: int = 25) ->
     """The Markdown report; trimmed, with a note, when it would pass MAX_CHARACTERS."""
     sections = [
         *_headline(result), *gate_table(result.gates, result.details(ComparisonDetails)), "",
-        *_what_to_look_at(result), *_against_baseline(result),
+        *flaky_section(result), *_what_to_look_at(result), *_against_baseline(result),
         *failing_cases(result, case_limit), *per_action_table(result), *_safety(result), *_judge(result),
         *_skipped_stages(result), *_metric_table(result.metrics), *_footer(result, json_path),
     ]

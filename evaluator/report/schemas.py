@@ -15,6 +15,7 @@ from typing import Any
 from evaluator.core.names import Decision, GateType, Stage, Status
 from evaluator.inputs.baseline import BASELINE_VERSION
 from evaluator.inputs.config_schema import config_json_schema
+from evaluator.report.flaky import FlakyCase
 from evaluator.report.writer import REPORT_VERSION
 from evaluator.stages.gates import GateResult
 from evaluator.stages.results import BenchmarkPrint, EarlyStop
@@ -80,9 +81,22 @@ def _fingerprint() -> dict[str, Any]:
 
 def _case() -> dict[str, Any]:
     checks = {"type": "object", "additionalProperties": {"type": ["boolean", "number"]}}
+    sample = {"type": "object", "required": ["output", "checks"], "properties": {"output": TEXT, "checks": checks}}
     return {"type": "object", "required": ["id", "input", "expected", "output", "checks"],
             "properties": {"id": TEXT, "input": TEXT, "expected": TEXT, "output": TEXT, "checks": checks,
-                           "judge": {"type": "object", "additionalProperties": NUMBER}, "judge_reasoning": TEXT}}
+                           "judge": {"type": "object", "additionalProperties": NUMBER}, "judge_reasoning": TEXT,
+                           "flaky": {"type": "boolean"}, "samples": {"type": "array", "items": sample,
+                                                                      "minItems": 2}}}
+
+
+def _sampling() -> dict[str, Any]:
+    """report.json's `sampling` section (generation.samples above 1)."""
+    flaky = record_schema(FlakyCase)
+    return {"type": "object", "required": ["samples", "temperature", "top_p", "generation_cost_multiplier",
+                                           "flaky_cases", "flaky"],
+            "properties": {"samples": {"type": "integer", "minimum": 2}, "temperature": NUMBER, "top_p": NUMBER,
+                           "generation_cost_multiplier": INTEGER, "flaky_cases": INTEGER,
+                           "flaky": {"type": "array", "items": flaky}}}
 
 
 def report_schema() -> dict[str, Any]:
@@ -108,7 +122,7 @@ def report_schema() -> dict[str, Any]:
             "warnings": TEXTS, "cases": {"type": "array", "items": _case()}, "fingerprint": _fingerprint(),
             "config": {key: value for key, value in config_json_schema().items() if key not in ("$schema", "title")},
             "comparison": MAPPING, "cost": {"type": "object", "additionalProperties": NUMBER},
-            "stopping": {"type": "array", "items": record_schema(EarlyStop)},
+            "stopping": {"type": "array", "items": record_schema(EarlyStop)}, "sampling": _sampling(),
             "shards": {"type": "object", "required": ["count", "cases"], "additionalProperties": False,
                        "properties": {"count": {"type": "integer", "minimum": 1},
                                       "cases": {"type": "array", "items": {"type": "integer", "minimum": 0}}}},
@@ -148,7 +162,7 @@ def baseline_schema() -> dict[str, Any]:
                       "properties": {"seed": INTEGER, "sampled_ids": TEXTS, "model": TEXT}},
             "safety": {"type": "object", "required": ["unsafe_ids", "cases"],
                        "properties": {"unsafe_ids": TEXTS, "cases": INTEGER}},
-            "fingerprint": digests, "environment": MAPPING,
+            "fingerprint": digests, "environment": MAPPING, "samples": {"type": "integer", "minimum": 1},
         },
     }
 

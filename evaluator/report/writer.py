@@ -10,11 +10,13 @@ from typing import Any
 from evaluator.core.errors import TaskevalError
 from evaluator.core.files import dumps_strict, write_files_atomically
 from evaluator.core.names import Decision
+from evaluator.report.flaky import sampling_json
 from evaluator.stages.results import RunResult, StageResult
 
-REPORT_VERSION = "1.1"
+REPORT_VERSION = "1.2"
 """1.1: `shards` (a run merged from shard records), `cases[].judge_reasoning`, `generation.base_url` as a list of
-replicas."""
+replicas. 1.2: `sampling` (generation.samples above 1: k, temperature, the flaky cases), `cases[].samples` (every
+sample, scored) and `cases[].flaky`; checks of such runs are shares of the samples."""
 
 
 def report_json(result: RunResult) -> dict[str, Any]:
@@ -32,6 +34,7 @@ def report_json(result: RunResult) -> dict[str, Any]:
         **({"shards": {"count": len(result.shards), "cases": list(result.shards)}} if result.shards else {}),
         **({"cost": result.cost} if result.cost else {}),
         **_comparison(result),
+        **sampling_json(result),
         "cases": [{**case.to_json(), **({"judge": result.judge_scores[case.id]} if case.id in result.judge_scores
                                         else {}),
                    **({"judge_reasoning": result.judge_reasoning[case.id]} if case.id in result.judge_reasoning

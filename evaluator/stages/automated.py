@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluator.core.names import Stage
-from evaluator.core.records import Backend, Case, Generation, Request
+from evaluator.core.records import Backend, Case, Generation, Request, SampleRequest, sample_index
 from evaluator.generation.cache import OutputCache
 from evaluator.inputs.config import Config
 from evaluator.stages.early_stop import LOOK_EVERY, EarlyStop, Looker, in_looks
@@ -38,7 +38,7 @@ class AutomatedDetails(Details):
     """Tag → accuracy."""
     cases: int
     cached_outputs: int
-    """How many outputs came from the cache."""
+    """How many outputs came from the cache (with k samples per case, of the k × cases outputs)."""
     backend: str
     """What produced the outputs, in words."""
     schema_valid_rate_absent: str | None = None
@@ -47,35 +47,58 @@ class AutomatedDetails(Details):
     """With stop_early: how many cases were generated, and why it stopped there."""
     failure_drivers: dict[str, FailureDrivers] = field(default_factory=dict)
     """Per pass/fail check that some case fails: where its failing cases come from."""
+    samples: int = 1
+    """Outputs generated per case (generation.samples): the generation cost is this many times one sample's."""
 
 
 def generate_outputs(
     backend: Backend, cases: Sequence[Request], cache: OutputCache | None, progress: bool = True,
-    label: str = "generating",
+    label: str = "generating", unit: str = "case",
 ) -> list[Generation]:
-    """Outputs for every case: cached ones read back, the rest generated and appended to the cache batch by batch.
-    When outputs depend on the input alone (a backend with a cache key), a repeated input is generated once."""
+    """Outputs for every request: cached ones read back, the rest generated and appended to the cache batch by
+    batch. When outputs depend on the input alone (a backend with a cache key), a repeated input (and sample) is
+    generated once."""
     from tqdm import tqdm
 
-    found = {case.id: cache.get(case.input) for case in cases} if cache else {}
-    missing = [case for case in cases if found.get(case.id) is None]
+    found = {(case.id, sample_index(case)): cache.get(case) for case in cases} if cache else {}
+    missing = [case for case in cases if found.get((case.id, sample_index(case))) is None]
     by_input = backend.cache_key() is not None
+
+    def key(case: Request) -> tuple[str, int]:
+        return (case.input if by_input else case.id), sample_index(case)
+
     if by_input:
-        missing = list({case.input: case for case in reversed(missing)}.values())[::-1]
-    generated: dict[str, Generation] = {}
+        missing = list({key(case): case for case in reversed(missing)}.values())[::-1]
+    generated: dict[tuple[str, int], Generation] = {}
     if missing:
         # outputs read from a predictions file take no time worth a bar
-        with tqdm(total=len(missing), desc=label, unit="case", disable=not (progress and backend.runs_model),
+        with tqdm(total=len(missing), desc=label, unit=unit, disable=not (progress and backend.runs_model),
                   mininterval=1.0) as bar:
 
             def on_batch(batch: list[tuple[Request, Generation]]) -> None:
                 if cache is not None:
-                    cache.put_many([(case.input, g) for case, g in batch])
+                    cache.put_many(batch)
                 bar.update(len(batch))
 
             outputs = backend.generate(missing, on_batch=on_batch)
-        generated = {(case.input if by_input else case.id): g for case, g in zip(missing, outputs)}
-    return [found.get(case.id) or generated[case.input if by_input else case.id] for case in cases]
+        generated = {key(case): g for case, g in zip(missing, outputs)}
+    return [found.get((case.id, sample_index(case))) or generated[key(case)] for case in cases]
+
+
+def sample_label(samples: int) -> str:
+    """The progress bar's words for a run of `samples` samples per case: what it costs."""
+    return "generating" if samples == 1 else f"generating {samples} samples per case ({samples}× the cost)"
+
+
+def generate_samples(backend: Backend, cases: Sequence[Request], cache: OutputCache | None, samples: int,
+                     progress: bool = True) -> list[tuple[Generation, ...]]:
+    """`samples` outputs per case (generation.samples), each seeded by the case's input and the sample's index and
+    cached on its own; one sample is the case itself, as a single-sample run has always generated it."""
+    if samples == 1:
+        return [(g,) for g in generate_outputs(backend, cases, cache, progress)]
+    requests = [SampleRequest(case.id, case.input, j) for case in cases for j in range(samples)]
+    flat = generate_outputs(backend, requests, cache, progress, sample_label(samples), unit="sample")
+    return [tuple(flat[i * samples:(i + 1) * samples]) for i in range(len(cases))]
 
 
 def run_automated_metrics(
@@ -87,9 +110,11 @@ def run_automated_metrics(
     generations: list[Generation] = []
     results: list[CaseResult] = []
 
+    samples = config.generation.samples
+
     def generate_and_score(batch: Sequence[Case]) -> None:
-        outputs = generate_outputs(backend, batch, cache, progress and looker is None)
-        generations.extend(outputs)
+        outputs = generate_samples(backend, batch, cache, samples, progress and looker is None)
+        generations.extend(g for case in outputs for g in case)
         results.extend(score_cases(batch, outputs, config.metrics.ignore_fields, validator))
 
     if looker is None:
@@ -102,6 +127,7 @@ def run_automated_metrics(
                                                         config.cost.gpu_hour_usd)
     details = AutomatedDetails(per_action(results), per_tag(results), len(results),
                                sum(1 for g in generations if g.cached), backend.description, no_schema,
-                               looker.outcome(len(cases)) if looker is not None else None, failure_drivers(results))
+                               looker.outcome(len(cases), per_case=samples) if looker is not None else None,
+                               failure_drivers(results), samples)
     stage = StageResult(STAGE, PASSED, time.perf_counter() - started, metrics, details=details)
     return stage, results

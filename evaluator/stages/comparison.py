@@ -116,16 +116,16 @@ def _per_case(current_values: Mapping[str, Mapping[str, Any]], baseline_cases: M
 
 
 def _test_metric(metric: str, current_values: Mapping[str, Mapping[str, Any]], metrics: Mapping[str, MetricValue],
-                 baseline: Baseline, matched: set[str], alpha: float, anytime: bool = False
+                 baseline: Baseline, matched: set[str], alpha: float, anytime: bool = False, means: bool = False
                  ) -> tuple[MetricTest | None, str | None]:
     """The comparison of one metric, or None with the reason it cannot be compared; `anytime`: paired bounds valid
-    at any sample size (a run with stop_early)."""
+    at any sample size (a run with stop_early); `means`: per-case values are means of several samples."""
     if metric not in metrics:
         return None, f"`{metric}` not compared: this run did not compute it"
     if matched and baseline.cases is not None:
         current, before = _per_case(current_values, baseline.cases, metric, matched)
         if current and (all(isinstance(v, bool) for v in current + before) or len(current) >= 2):
-            return paired_test(metric, current, before, alpha, anytime), None
+            return paired_test(metric, current, before, alpha, anytime, means), None
     if metric not in baseline.metrics:
         return None, f"`{metric}` not compared: the baseline has no value for it"
     if not metric_definition(metric).is_rate:
@@ -162,45 +162,63 @@ def _per_action_baseline(cases: Sequence[CaseResult], baseline: Baseline, matche
     """Production's accuracy per expected action on the paired cases, for the report's per-action table."""
     if baseline.cases is None:
         return {}
-    groups: dict[str, list[bool]] = {}
+    groups: dict[str, list[float]] = {}
     for case in cases:
         before = baseline.cases.get(case.id, {}).get("accuracy")
-        if case.id in matched and isinstance(before, bool):
-            groups.setdefault(case.expected_action, []).append(before)
+        if case.id in matched and isinstance(before, (bool, int, float)):
+            groups.setdefault(case.expected_action, []).append(float(before))
     return {action: ActionRate(len(v), sum(v) / len(v)) for action, v in groups.items()}
 
 
 def _flipped(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str], broke: bool
              ) -> tuple[FlippedCase, ...]:
-    """The paired cases whose `accuracy` changed: broke (right before, wrong now) or fixed."""
+    """The paired cases whose `accuracy` changed: broke (right before, wrong now) or fixed. With several samples
+    per case, right means right in most of them: broke is a case right in more than half its samples before and in
+    fewer than half now (with one sample, right before and wrong now)."""
     if baseline.cases is None:
         return ()
     rows = []
     for case in (c for c in cases if c.id in matched):
         before = baseline.cases.get(case.id, {}).get("accuracy")
         now = case.checks.get("accuracy")
-        if isinstance(before, bool) and isinstance(now, bool) and before != now and before is broke:
+        if not isinstance(before, (bool, int, float)) or not isinstance(now, (bool, int, float)):
+            continue
+        was, became = float(before) - 0.5, float(now) - 0.5
+        if was * became < 0 and (was > 0) is broke:
             rows.append(FlippedCase(case.id, case.input, case.expected, case.output, case.expected_action,
                                     baseline.outputs.get(case.id)))
     return tuple(rows)
 
 
+def sampling_warnings(baseline: Baseline, samples: int) -> list[str]:
+    """A note when production's baseline took another number of samples per case than this run: the shares pair
+    all the same (each estimates the case's chance of being right), with more noise on the side with fewer."""
+    if baseline.samples == samples:
+        return []
+    return [f"production's baseline took {baseline.samples} sample(s) per case and this run {samples}: per-case "
+            "shares are compared as means (each estimates a case's chance of being right; the side with fewer "
+            "samples is noisier, so the comparison is wider than with equal k)"]
+
+
 def run_comparison(
     cases: Sequence[CaseResult], metrics: Mapping[str, MetricValue], baseline: Baseline, settings: RegressionConfig,
     fingerprint: Fingerprint, judge_scores: Mapping[str, Mapping[str, float]] | None = None,
-    anytime: bool = False,
+    anytime: bool = False, samples: int = 1,
 ) -> StageResult:
     """Every compared metric against the baseline; `anytime` (stop_early): the paired bounds hold at any sample
-    size, in the order the cases were generated."""
+    size, in the order the cases were generated; `samples`: this run's samples per case (above 1 on either side,
+    per-case shares are compared as means)."""
     started = time.perf_counter()
     matched, warnings = matched_cases(cases, baseline, fingerprint.benchmark.sha256)
-    warnings += environment_warnings(baseline, fingerprint)
+    warnings += environment_warnings(baseline, fingerprint) + sampling_warnings(baseline, samples)
+    means = max(samples, baseline.samples) > 1
     names, left_out = compared_metric_names(settings, metrics, baseline)
     warnings += left_out
     tests, not_compared = [], []
     current_values = per_case_values(cases, judge_scores or {})
     for metric in names:
-        test, reason = _test_metric(metric, current_values, metrics, baseline, matched, settings.alpha, anytime)
+        test, reason = _test_metric(metric, current_values, metrics, baseline, matched, settings.alpha, anytime,
+                                    means)
         if test is None:
             not_compared.append(str(reason))
         else:
@@ -211,7 +229,8 @@ def run_comparison(
     adjusted = holm_adjust([t.p_value for t in tests])
     results = [verdict(t, p, settings.margin(t.metric), settings.alpha)
                for t, p in zip(tests, adjusted)]
-    identical = identical_outputs(cases, baseline, matched)
+    # with several samples per case, the first sample's output alike says nothing of the others
+    identical = 0 if means else identical_outputs(cases, baseline, matched)
     needed = cases_for_identical(settings.margin("accuracy"), settings.alpha)
     if identical:  # nothing changed: never a regression, and the verdict says why it is still undecided
         results = [replace(r, verdict=f"identical outputs on all {identical} cases; {r.verdict}")

@@ -169,8 +169,12 @@ class Looker:
         in_favour = bool(self.last) and not self.unbounded and all(r.settled for r in self.last)
         return against or in_favour
 
-    def outcome(self, total: int, what: str = "cases") -> EarlyStop:
+    def outcome(self, total: int, what: str = "cases", per_case: int = 1) -> EarlyStop:
+        """Where the stage stopped and why; with `per_case` samples per case, the samples generated are counted
+        too (they are what the run paid for)."""
         confidence = 1 - self.alpha
+        if per_case > 1:
+            what = f"{what} ({self.used * per_case} of {total * per_case} samples)"
         settled = tuple(describe(r, confidence) for r in self.last if r.settled is not None)
         unsettled = (*(r.watch.name for r in self.last if r.settled is None), *self.unbounded)
         stopped = self.used < total

@@ -281,7 +281,7 @@ def _agreement(outcomes: list[_Outcome]) -> dict[str, int]:
     for outcome in outcomes:
         if outcome.verdict is None or outcome.verdict.scores is None or "accuracy" not in outcome.verdict.scores:
             continue
-        exact = outcome.case.checks.get("accuracy") is True
+        exact = outcome.case.first_checks.get("accuracy") is True  # the judged output is the first sample
         judge_right = outcome.verdict.scores["accuracy"] >= HIGH_SCORE
         counts["compared"] += 1
         if exact == judge_right:

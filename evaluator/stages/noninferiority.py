@@ -143,12 +143,13 @@ def _paired_betting(metric: str, current: Sequence[float], baseline: Sequence[fl
 
 
 def paired_test(metric: str, current: Sequence[bool | float], baseline: Sequence[bool | float], alpha: float,
-                anytime: bool = False) -> MetricTest:
+                anytime: bool = False, means: bool = False) -> MetricTest:
     """The paired comparison of one metric's per-case values: a table of pass/fail (Tango) when every value is
     0 or 1 — booleans, or numbers such as a field_accuracy of 0 or 1 — else the mean difference with betting bounds.
-    `anytime` (a run with stop_early): betting bounds valid at every look, for both kinds."""
+    `anytime` (a run with stop_early): betting bounds valid at every look, for both kinds. `means`: the values are
+    per-case means of several samples (generation.samples), compared as means even where they are all 0 or 1."""
     now, before = [float(v) for v in current], [float(v) for v in baseline]
-    if anytime or not all(v in (0, 1) for v in [*now, *before]):
+    if anytime or means or not all(v in (0, 1) for v in [*now, *before]):
         return _paired_betting(metric, now, before, alpha, anytime)
     return _paired_binary(metric, [bool(v) for v in current], [bool(v) for v in baseline], alpha)
 

@@ -192,7 +192,8 @@
   const unpaired = new Set((comparison && comparison.unpaired_ids) || []);
 
   function statusOf(c) {
-    const right = c.checks && c.checks.accuracy === true;
+    // with several samples per case, accuracy is the share of samples right: right means right in every one
+    const right = !!c.checks && (c.checks.accuracy === true || c.checks.accuracy === 1);
     if (!comparison || unpaired.has(c.id)) return right ? "right" : "wrong";
     if (flipped.has(c.id)) return "broke";
     if (fixed.has(c.id)) return "fixed";
@@ -271,7 +272,14 @@
     if (checks.length) {
       detail.append(el("div", { class: "checks" }, el("strong", {}, "Checks: "),
         // only `accuracy` is coloured: for some checks true is the bad outcome (fenced_json_rate, truncated_rate)
-        ...checks.map(([k, v]) => el("span", { class: k === "accuracy" ? (v === true ? "pass" : "fail") : "" }, k + " " + (typeof v === "number" ? fmt(v) : v)))));
+        ...checks.map(([k, v]) => el("span", { class: k === "accuracy" ? (v === true || v === 1 ? "pass" : "fail") : "" }, k + " " + (typeof v === "number" ? fmt(v) : v)))));
+    }
+    if (c.samples && c.samples.length) {
+      // every sample of a case generated several times (generation.samples): the candidate above is the first
+      const list = el("ol", { class: "samples" });
+      c.samples.forEach((s) => list.append(el("li", {}, el("span", { class: s.checks.accuracy === true ? "pass" : "fail" },
+        s.checks.accuracy === true ? "right " : "wrong "), el("code", {}, s.output))));
+      detail.append(el("div", {}, el("strong", {}, "Samples (" + c.samples.length + (c.flaky ? ", flaky" : "") + "): "), list));
     }
     if (c.judge) {
       detail.append(el("p", {}, el("strong", {}, "Judge: "), Object.entries(c.judge).map(([k, v]) => k + " " + fmt(v)).join(", ")),
