@@ -129,6 +129,7 @@ def colour_wanted(stream: object) -> bool:
 
 
 def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> None:
+    from evaluator.report.flaky import flaky_cases, sampling_words
     from evaluator.stages.comparison import ComparisonDetails
     from evaluator.stages.gates import COMPARISONS, format_value
 
@@ -136,7 +137,12 @@ def print_summary(result: RunResult, json_path: Path, markdown_path: Path) -> No
     planned = result.fingerprint.benchmark.cases
     cases = f"{len(result.cases)} of {planned}" if len(result.cases) < planned else str(planned)
     merged = f", merged from {len(result.shards)} shards" if result.shards else ""
-    lines = [f"\ntaskeval: {paint(result.decision, colour)}  ({cases} cases{merged}, {result.duration_seconds:.1f} s)"]
+    sampling = sampling_words(result)
+    cases += f" cases {sampling}" if sampling else " cases"
+    lines = [f"\ntaskeval: {paint(result.decision, colour)}  ({cases}{merged}, {result.duration_seconds:.1f} s)"]
+    if sampling:
+        lines.append(f"  flaky: {len(flaky_cases(result.cases))} of {len(result.cases)} cases right in some samples "
+                     "and wrong in others (report.md lists the worst)")
     for gate in result.gates:
         mark = paint("WARN" if gate.warns and gate.passed is False else
                      {True: "PASS", False: "FAIL", None: "N/A "}[gate.passed], colour)

@@ -136,17 +136,22 @@ def test_shares_and_consistency_match_the_truth_of_a_random_served_model(tmp_pat
     assert worst["id"] in first_screen and "✅" in first_screen and "❌" in first_screen
 
 
-def test_a_gate_on_pass_all_k_blocks_a_model_right_on_average_but_unreliable(tmp_path: Path) -> None:
+def test_a_gate_on_pass_all_k_blocks_a_model_right_on_average_but_unreliable(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
     gates = ("  - {name: accuracy, metric: accuracy, threshold: 0.8, comparison: greater_equal, gate_type: blocking}\n"
              "  - {name: reliable, metric: pass_all_k, threshold: 0.8, comparison: greater_equal, "
              "gate_type: blocking}")
     with stand_in(tmp_path, 120) as (server, model, rows):
         model.chances = {row["input"]: 0.9 for row in rows}
         code, report, _ = served_run(tmp_path, server, 4, gates)
+        printed = capsys.readouterr().out
         # one sample per case cannot see it: pass_all_k is accuracy, and the same model passes
         code_1, report_1, _ = served_run(tmp_path, server, 1, gates, name="one")
     gates_by_name = {g["name"]: g for g in report["gates"]}
     assert code == 1 and report["decision"] == "BLOCK"
+    flaky = report["sampling"]["flaky_cases"]
+    assert "(120 cases × 4 samples per case at temperature 0.7, top_p 0.95 (4× the generation cost)" in printed
+    assert f"flaky: {flaky} of 120 cases right in some samples and wrong in others" in printed
     assert gates_by_name["accuracy"]["passed"] is True and gates_by_name["reliable"]["passed"] is False
     assert within(report["metrics"]["pass_all_k"]["value"], 0.9 ** 4, [0.9 ** 4 * (1 - 0.9 ** 4)] * 120)
     assert code_1 == 0 and report_1["metrics"]["pass_all_k"]["value"] == report_1["metrics"]["accuracy"]["value"]
