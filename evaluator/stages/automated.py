@@ -47,8 +47,6 @@ class AutomatedDetails(Details):
     """With stop_early: how many cases were generated, and why it stopped there."""
     failure_drivers: dict[str, FailureDrivers] = field(default_factory=dict)
     """Per pass/fail check that some case fails: where its failing cases come from."""
-    samples: int = 1
-    """Outputs generated per case (generation.samples): the generation cost is this many times one sample's."""
 
 
 def generate_outputs(
@@ -128,6 +126,6 @@ def run_automated_metrics(
     details = AutomatedDetails(per_action(results), per_tag(results), len(results),
                                sum(1 for g in generations if g.cached), backend.description, no_schema,
                                looker.outcome(len(cases), per_case=samples) if looker is not None else None,
-                               failure_drivers(results), samples)
+                               failure_drivers(results))
     stage = StageResult(STAGE, PASSED, time.perf_counter() - started, metrics, details=details)
     return stage, results

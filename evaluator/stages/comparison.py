@@ -229,8 +229,7 @@ def run_comparison(
     adjusted = holm_adjust([t.p_value for t in tests])
     results = [verdict(t, p, settings.margin(t.metric), settings.alpha)
                for t, p in zip(tests, adjusted)]
-    # with several samples per case, the first sample's output alike says nothing of the others
-    identical = 0 if means else identical_outputs(cases, baseline, matched)
+    identical = identical_outputs(cases, baseline, matched)
     needed = cases_for_identical(settings.margin("accuracy"), settings.alpha)
     if identical:  # nothing changed: never a regression, and the verdict says why it is still undecided
         results = [replace(r, verdict=f"identical outputs on all {identical} cases; {r.verdict}")
@@ -263,8 +262,10 @@ def _production_outputs(cases: Sequence[CaseResult], baseline: Baseline, matched
 
 
 def identical_outputs(cases: Sequence[CaseResult], baseline: Baseline, matched: set[str]) -> int:
-    """How many cases, when every case of this run is paired and its output is production's to the byte; else 0."""
-    if not cases or len(matched) != len(cases) or not baseline.outputs:
+    """How many cases, when every case of this run is paired and its output is production's to the byte; else 0.
+    With several samples per case on either side, 0: the first samples alike say nothing of the others."""
+    several = baseline.samples > 1 or any(case.samples for case in cases)
+    if not cases or len(matched) != len(cases) or not baseline.outputs or several:
         return 0
     same = all(baseline.outputs.get(case.id) == case.output for case in cases)
     return len(cases) if same else 0
